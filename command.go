@@ -1,0 +1,117 @@
+package arrops
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Action is what a command message asks for.
+type Action string
+
+// Command actions.
+const (
+	ActionStart  Action = "start"
+	ActionStop   Action = "stop"
+	ActionExtend Action = "extend"
+)
+
+// Command is the JSON body of a message on the arr-commands queue:
+//
+//	{"action":"start","sessionId":"optional","size":"Standard","maxLeaseTimeMinutes":60,"requestedBy":"viewer-app","tags":{"project":"plant-7"}}
+//	{"action":"stop","sessionId":"..."}
+//	{"action":"extend","sessionId":"...","maxLeaseTimeMinutes":120}
+type Command struct {
+	Action              Action            `json:"action"`
+	SessionID           string            `json:"sessionId,omitempty"`
+	Size                string            `json:"size,omitempty"`
+	MaxLeaseTimeMinutes *int              `json:"maxLeaseTimeMinutes,omitempty"`
+	RequestedBy         string            `json:"requestedBy,omitempty"`
+	Tags                map[string]string `json:"tags,omitempty"`
+}
+
+// ParseCommand decodes and validates a command message body. Errors are
+// permanent (EINVALID): the message can never succeed.
+func ParseCommand(body []byte) (Command, error) {
+	var c Command
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, Errorf(EINVALID, "message is not a valid command: %v", err)
+	}
+	if dec.More() {
+		return c, Errorf(EINVALID, "message has data after the command object")
+	}
+	c.Action = Action(strings.ToLower(strings.TrimSpace(string(c.Action))))
+	switch c.Action {
+	case ActionStart:
+		if c.Size != "" {
+			sz, err := ParseSessionSize(c.Size)
+			if err != nil {
+				return c, err
+			}
+			c.Size = string(sz)
+		}
+		if c.MaxLeaseTimeMinutes != nil {
+			if err := ValidateLease(*c.MaxLeaseTimeMinutes); err != nil {
+				return c, err
+			}
+		}
+	case ActionStop, ActionExtend:
+		if c.SessionID == "" {
+			return c, Errorf(EINVALID, "%s needs a sessionId", c.Action)
+		}
+		if c.Action == ActionExtend {
+			if c.MaxLeaseTimeMinutes == nil {
+				return c, Errorf(EINVALID, "extend needs maxLeaseTimeMinutes")
+			}
+			if m := *c.MaxLeaseTimeMinutes; m < 1 || m > MaxLeaseMinutes {
+				return c, Errorf(EINVALID, "maxLeaseTimeMinutes %d is outside 1..%d", m, MaxLeaseMinutes)
+			}
+		}
+	case "":
+		return c, Errorf(EINVALID, "message has no action")
+	default:
+		return c, Errorf(EINVALID, "unknown action %q (want start, stop or extend)", c.Action)
+	}
+	if c.SessionID != "" {
+		if err := ValidateID(c.SessionID); err != nil {
+			return c, Errorf(EINVALID, "sessionId: %v", ErrorMessage(err))
+		}
+	}
+	if len(c.RequestedBy) > 256 {
+		return c, Errorf(EINVALID, "requestedBy is longer than 256 characters")
+	}
+	return c, nil
+}
+
+// Outcome of a command.
+type Outcome string
+
+// Command outcomes recorded in the audit table.
+const (
+	OutcomeAccepted Outcome = "accepted" // acted on
+	OutcomeNoop     Outcome = "noop"     // nothing to do (already stopped, redelivery)
+	OutcomeRejected Outcome = "rejected" // invalid; never retried
+)
+
+// CommandAudit is one row per command message delivery, accepted or not.
+type CommandAudit struct {
+	MessageID     string
+	DeliveryCount int
+	Action        Action
+	SessionID     string
+	RequestedBy   string
+	Outcome       Outcome
+	Reason        string
+	At            time.Time
+}
+
+// CommandReply is the message sent to a command's ReplyTo.
+type CommandReply struct {
+	Outcome   Outcome `json:"outcome"`
+	Reason    string  `json:"reason,omitempty"`
+	Action    Action  `json:"action,omitempty"`
+	SessionID string  `json:"sessionId,omitempty"`
+	Session   *Event  `json:"session,omitempty"`
+}

@@ -1,0 +1,432 @@
+// Package config reads and validates arrops' app settings once at start-up.
+//
+// Every setting the code reads is declared in Settings, with its default and a
+// line of documentation; the README table, local.settings.json.example and the
+// infra consistency tests are checked against that list. Load fails on the
+// first missing or malformed setting with one line naming it, so a bad
+// deployment stops at start instead of misbehaving at 3 a.m.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/arrops/arrops"
+	"github.com/robfig/cron/v3"
+)
+
+// Fixed entity names. They are part of the deployment contract (function.json
+// bindings and Bicep declare the same names), so they are constants, not settings.
+const (
+	CommandsQueue    = "arr-commands"
+	EventsTopic      = "arr-events"
+	BlobCreatedQueue = "arr-blob-created"
+	SessionsTable    = "ArrSessions"
+	ConversionsTable = "ArrConversions"
+	CommandsTable    = "ArrCommands"
+)
+
+// Storage access modes for conversions.
+const (
+	AccessLinked            = "linked"
+	AccessUserDelegationSas = "userDelegationSas"
+	AccessAccountSas        = "accountSas"
+)
+
+// Setting describes one app setting.
+type Setting struct {
+	Name     string
+	Default  string // "" means no default
+	Required bool   // must be set (directly or through one of its alternatives)
+	Secret   bool   // never logged; prefer identity-based alternatives
+	Doc      string
+}
+
+// Settings lists every app setting arrops reads, in documentation order.
+var Settings = []Setting{
+	{Name: "ARR_ACCOUNT_ID", Required: true, Doc: "Remote Rendering account id (a UUID)."},
+	{Name: "ARR_ACCOUNT_DOMAIN", Required: true, Doc: "Account domain, e.g. eastus.mixedreality.azure.com."},
+	{Name: "ARR_ENDPOINT", Doc: "Service endpoint; default https://remoterendering.<region>.mixedreality.azure.com from the account domain."},
+	{Name: "ARR_ACCOUNT_KEY", Secret: true, Doc: "Account key; leave empty to use the app's managed identity (recommended)."},
+	{Name: "ARR_STS_ENDPOINT", Doc: "Token service endpoint override (the simulator); default https://sts.<account domain>."},
+	{Name: "ARR_DEFAULT_SIZE", Default: "Standard", Doc: "Session size when a start command names none: Standard or Premium."},
+	{Name: "ARR_DEFAULT_LEASE_MINUTES", Default: "60", Doc: "Lease when a start command names none (1..1440)."},
+	{Name: "AzureWebJobsStorage", Secret: true, Doc: "Storage connection string (Azurite locally). In Azure use the __tableServiceUri/__queueServiceUri/__blobServiceUri forms instead."},
+	{Name: "AzureWebJobsStorage__tableServiceUri", Doc: "Table endpoint for identity-based access."},
+	{Name: "AzureWebJobsStorage__queueServiceUri", Doc: "Queue endpoint for identity-based access."},
+	{Name: "AzureWebJobsStorage__blobServiceUri", Doc: "Blob endpoint for identity-based access."},
+	{Name: "ServiceBusConnection", Secret: true, Doc: "Service Bus connection string. Empty with no __fullyQualifiedNamespace: local mode, commands and events use Azurite queues of the same names."},
+	{Name: "ServiceBusConnection__fullyQualifiedNamespace", Doc: "Service Bus namespace host for identity-based access, e.g. myns.servicebus.windows.net."},
+	{Name: "WATCH_SCHEDULE", Default: "0 */1 * * * *", Doc: "NCRONTAB (six fields, with seconds) of the watch function."},
+	{Name: "WATCH_CONCURRENCY", Default: "8", Doc: "Parallel ARR GETs during a watch sweep (1..64)."},
+	{Name: "SHUTDOWN_SCHEDULE", Default: "0 */5 * * * *", Doc: "NCRONTAB of the shutdown function."},
+	{Name: "SHUTDOWN_MAX_READY_MINUTES", Doc: "Stop sessions this many minutes after Ready (empty: no limit)."},
+	{Name: "SHUTDOWN_QUIET_HOURS", Doc: "Window in which sessions are stopped, HH:MM-HH:MM in SHUTDOWN_TIME_ZONE; may cross midnight (19:00-07:00)."},
+	{Name: "SHUTDOWN_QUIET_WEEKENDS", Default: "false", Doc: "true: Saturdays and Sundays are quiet all day."},
+	{Name: "SHUTDOWN_TIME_ZONE", Default: "UTC", Doc: "IANA time zone of the quiet hours and of the daily budget's day, e.g. Asia/Tokyo."},
+	{Name: "SHUTDOWN_DAILY_BUDGET_MINUTES", Doc: "Session-minutes per requester per day (finished and running); over it, the requester's sessions stop."},
+	{Name: "SHUTDOWN_ABSOLUTE_MAX_MINUTES", Doc: "Hard cap after Ready that applies even to keepAlive=true sessions (empty: none)."},
+	{Name: "SHUTDOWN_WARNING_MINUTES", Default: "10", Doc: "Announce a SessionStopWarning this many minutes before a policy stop (0: no warning)."},
+	{Name: "SHUTDOWN_DRY_RUN", Default: "false", Doc: "true: record and announce \"would stop\" without stopping."},
+	{Name: "SHUTDOWN_CONCURRENCY", Default: "8", Doc: "Parallel stop calls in one sweep (1..64)."},
+	{Name: "ARR_INPUT_CONTAINER", Default: "arr-input", Doc: "Container whose uploads are converted."},
+	{Name: "ARR_INPUT_PREFIX", Doc: "Only blobs under this prefix are converted (empty: all)."},
+	{Name: "ARR_OUTPUT_CONTAINER", Default: "arr-output", Doc: "Container receiving .arrAsset files; the output mirrors the input path."},
+	{Name: "ARR_OUTPUT_PREFIX", Doc: "Prefix prepended to output paths."},
+	{Name: "ARR_STORAGE_ACCESS", Doc: "linked | userDelegationSas | accountSas. Default: accountSas with a connection string holding a key, else userDelegationSas."},
+	{Name: "ARR_SAS_EXPIRY_MINUTES", Default: "240", Doc: "Lifetime of SAS tokens handed to ARR (15..1440)."},
+	{Name: "ARR_RATE_STANDARD_PER_HOUR", Doc: "Price of a Standard session hour for cost estimates (empty: minutes only)."},
+	{Name: "ARR_RATE_PREMIUM_PER_HOUR", Doc: "Price of a Premium session hour."},
+	{Name: "ARR_CURRENCY", Default: "USD", Doc: "Currency label of the rates."},
+	{Name: "ARROPS_LOG_LEVEL", Default: "info", Doc: "debug | info | warn | error."},
+}
+
+// ClockTime is a time of day in minutes after midnight.
+type ClockTime int
+
+func (c ClockTime) String() string { return fmt.Sprintf("%02d:%02d", int(c)/60, int(c)%60) }
+
+// QuietHours is a daily window [Start, End) in a time zone; Start > End means
+// it crosses midnight. Zero value with Set false means no window.
+type QuietHours struct {
+	Set        bool
+	Start, End ClockTime
+}
+
+// Shutdown holds the shutdown policies.
+type Shutdown struct {
+	Schedule          string
+	MaxReadyMinutes   int // 0: off
+	Quiet             QuietHours
+	QuietWeekends     bool
+	TimeZone          *time.Location
+	DailyBudget       int // minutes; 0 with BudgetSet false: off
+	BudgetSet         bool
+	AbsoluteMaxMinute int // 0: off
+	WarningMinutes    int
+	DryRun            bool
+	Concurrency       int
+}
+
+// Config is the validated configuration.
+type Config struct {
+	AccountID, AccountDomain, Endpoint, STSEndpoint string
+	AccountKey                                      string // secret
+	DefaultSize                                     arrops.SessionSize
+	DefaultLease                                    int
+
+	StorageConnectionString                          string // secret
+	TableServiceURL, QueueServiceURL, BlobServiceURL string
+
+	ServiceBusConnectionString string // secret
+	ServiceBusNamespace        string
+	// LocalBus: no Service Bus configured; commands and events use Azurite
+	// queues of the same names.
+	LocalBus bool
+
+	WatchSchedule    string
+	WatchConcurrency int
+	Shutdown         Shutdown
+
+	InputContainer, InputPrefix, OutputContainer, OutputPrefix string
+	StorageAccess                                              string
+	SASExpiry                                                  time.Duration
+
+	RateStandard, RatePremium float64
+	RatesSet                  bool
+	Currency                  string
+	LogLevel                  string
+}
+
+// SettingError names the setting that failed validation.
+type SettingError struct {
+	Name, Problem string
+}
+
+func (e *SettingError) Error() string { return "setting " + e.Name + ": " + e.Problem }
+
+type reader struct {
+	getenv func(string) string
+	err    error
+}
+
+func (r *reader) fail(name, format string, args ...any) {
+	if r.err == nil {
+		r.err = &SettingError{Name: name, Problem: fmt.Sprintf(format, args...)}
+	}
+}
+
+func (r *reader) str(name string) string {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		for _, s := range Settings {
+			if s.Name == name {
+				return s.Default
+			}
+		}
+	}
+	return v
+}
+
+func (r *reader) integer(name string, lo, hi int) int {
+	v := r.str(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		r.fail(name, "%q is not a whole number", v)
+		return 0
+	}
+	if n < lo || n > hi {
+		r.fail(name, "%d is outside %d..%d", n, lo, hi)
+	}
+	return n
+}
+
+func (r *reader) boolean(name string) bool {
+	v := r.str(name)
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(name, "%q is not true or false", v)
+	}
+	return b
+}
+
+func (r *reader) rate(name string) (float64, bool) {
+	v := r.str(name)
+	if v == "" {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f != f {
+		r.fail(name, "%q is not a non-negative number", v)
+	}
+	return f, true
+}
+
+func (r *reader) url(name string) string {
+	v := r.str(name)
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		r.fail(name, "%q is not an http(s) URL", redactURL(v))
+	}
+	return strings.TrimRight(v, "/")
+}
+
+var cronParser = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
+
+func (r *reader) schedule(name string) string {
+	v := r.str(name)
+	if _, err := cronParser.Parse(v); err != nil {
+		r.fail(name, "%q is not a six-field NCRONTAB expression: %v", v, err)
+	}
+	return v
+}
+
+var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// Load reads and validates all settings through getenv.
+func Load(getenv func(string) string) (*Config, error) {
+	r := &reader{getenv: getenv}
+	c := &Config{}
+	c.AccountID = r.str("ARR_ACCOUNT_ID")
+	if c.AccountID == "" {
+		r.fail("ARR_ACCOUNT_ID", "is required")
+	} else if !uuidRe.MatchString(c.AccountID) {
+		r.fail("ARR_ACCOUNT_ID", "%q is not a UUID", c.AccountID)
+	}
+	c.AccountDomain = r.str("ARR_ACCOUNT_DOMAIN")
+	if c.AccountDomain == "" {
+		r.fail("ARR_ACCOUNT_DOMAIN", "is required (e.g. eastus.mixedreality.azure.com)")
+	} else if strings.ContainsAny(c.AccountDomain, "/: ") {
+		r.fail("ARR_ACCOUNT_DOMAIN", "%q must be a host name like eastus.mixedreality.azure.com", c.AccountDomain)
+	}
+	c.Endpoint = r.url("ARR_ENDPOINT")
+	if c.Endpoint == "" && c.AccountDomain != "" {
+		c.Endpoint = "https://remoterendering." + c.AccountDomain
+	}
+	c.STSEndpoint = r.url("ARR_STS_ENDPOINT")
+	if c.STSEndpoint == "" && c.AccountDomain != "" {
+		c.STSEndpoint = "https://sts." + c.AccountDomain
+	}
+	c.AccountKey = r.str("ARR_ACCOUNT_KEY")
+	if sz, err := arrops.ParseSessionSize(r.str("ARR_DEFAULT_SIZE")); err != nil {
+		r.fail("ARR_DEFAULT_SIZE", "%s", arrops.ErrorMessage(err))
+	} else {
+		c.DefaultSize = sz
+	}
+	c.DefaultLease = r.integer("ARR_DEFAULT_LEASE_MINUTES", 1, arrops.MaxLeaseMinutes)
+
+	c.StorageConnectionString = r.str("AzureWebJobsStorage")
+	c.TableServiceURL = r.url("AzureWebJobsStorage__tableServiceUri")
+	c.QueueServiceURL = r.url("AzureWebJobsStorage__queueServiceUri")
+	c.BlobServiceURL = r.url("AzureWebJobsStorage__blobServiceUri")
+	if c.StorageConnectionString == "" && c.TableServiceURL == "" {
+		r.fail("AzureWebJobsStorage", "is required (a connection string, or AzureWebJobsStorage__tableServiceUri/__queueServiceUri/__blobServiceUri)")
+	} else if c.StorageConnectionString != "" && !strings.Contains(c.StorageConnectionString, "=") && c.StorageConnectionString != "UseDevelopmentStorage=true" {
+		r.fail("AzureWebJobsStorage", "is not a storage connection string")
+	}
+	if c.StorageConnectionString == "" {
+		if c.QueueServiceURL == "" {
+			r.fail("AzureWebJobsStorage__queueServiceUri", "is required with identity-based storage")
+		}
+		if c.BlobServiceURL == "" {
+			r.fail("AzureWebJobsStorage__blobServiceUri", "is required with identity-based storage")
+		}
+	}
+
+	c.ServiceBusConnectionString = r.str("ServiceBusConnection")
+	c.ServiceBusNamespace = r.str("ServiceBusConnection__fullyQualifiedNamespace")
+	if c.ServiceBusConnectionString != "" && !strings.Contains(strings.ToLower(c.ServiceBusConnectionString), "endpoint=") {
+		r.fail("ServiceBusConnection", "is not a Service Bus connection string (Endpoint=sb://...)")
+	}
+	if strings.ContainsAny(c.ServiceBusNamespace, "/: ") {
+		r.fail("ServiceBusConnection__fullyQualifiedNamespace", "%q must be a host name like myns.servicebus.windows.net", c.ServiceBusNamespace)
+	}
+	c.LocalBus = c.ServiceBusConnectionString == "" && c.ServiceBusNamespace == ""
+
+	c.WatchSchedule = r.schedule("WATCH_SCHEDULE")
+	c.WatchConcurrency = r.integer("WATCH_CONCURRENCY", 1, 64)
+
+	sd := &c.Shutdown
+	sd.Schedule = r.schedule("SHUTDOWN_SCHEDULE")
+	sd.MaxReadyMinutes = r.integer("SHUTDOWN_MAX_READY_MINUTES", 1, 100000)
+	if q := r.str("SHUTDOWN_QUIET_HOURS"); q != "" {
+		qh, err := ParseQuietHours(q)
+		if err != nil {
+			r.fail("SHUTDOWN_QUIET_HOURS", "%v", err)
+		}
+		sd.Quiet = qh
+	}
+	sd.QuietWeekends = r.boolean("SHUTDOWN_QUIET_WEEKENDS")
+	tz := r.str("SHUTDOWN_TIME_ZONE")
+	if loc, err := time.LoadLocation(tz); err != nil || tz == "Local" {
+		r.fail("SHUTDOWN_TIME_ZONE", "%q is not an IANA time zone name (e.g. Europe/Berlin)", tz)
+	} else {
+		sd.TimeZone = loc
+	}
+	if r.str("SHUTDOWN_DAILY_BUDGET_MINUTES") != "" {
+		sd.DailyBudget = r.integer("SHUTDOWN_DAILY_BUDGET_MINUTES", 0, 1440*7)
+		sd.BudgetSet = true
+	}
+	sd.AbsoluteMaxMinute = r.integer("SHUTDOWN_ABSOLUTE_MAX_MINUTES", 1, 100000)
+	sd.WarningMinutes = r.integer("SHUTDOWN_WARNING_MINUTES", 0, 120)
+	sd.DryRun = r.boolean("SHUTDOWN_DRY_RUN")
+	sd.Concurrency = r.integer("SHUTDOWN_CONCURRENCY", 1, 64)
+
+	c.InputContainer = r.container("ARR_INPUT_CONTAINER")
+	c.InputPrefix = strings.TrimLeft(r.str("ARR_INPUT_PREFIX"), "/")
+	c.OutputContainer = r.container("ARR_OUTPUT_CONTAINER")
+	c.OutputPrefix = strings.TrimLeft(r.str("ARR_OUTPUT_PREFIX"), "/")
+	c.StorageAccess = r.str("ARR_STORAGE_ACCESS")
+	switch c.StorageAccess {
+	case "":
+		if strings.Contains(c.StorageConnectionString, "AccountKey=") || c.StorageConnectionString == "UseDevelopmentStorage=true" {
+			c.StorageAccess = AccessAccountSas
+		} else {
+			c.StorageAccess = AccessUserDelegationSas
+		}
+	case AccessLinked, AccessUserDelegationSas:
+	case AccessAccountSas:
+		if !strings.Contains(c.StorageConnectionString, "AccountKey=") && c.StorageConnectionString != "UseDevelopmentStorage=true" {
+			r.fail("ARR_STORAGE_ACCESS", "accountSas needs AzureWebJobsStorage to be a connection string with an AccountKey")
+		}
+	default:
+		r.fail("ARR_STORAGE_ACCESS", "%q is not linked, userDelegationSas or accountSas", c.StorageAccess)
+	}
+	c.SASExpiry = time.Duration(r.integer("ARR_SAS_EXPIRY_MINUTES", 15, 1440)) * time.Minute
+
+	var okS, okP bool
+	c.RateStandard, okS = r.rate("ARR_RATE_STANDARD_PER_HOUR")
+	c.RatePremium, okP = r.rate("ARR_RATE_PREMIUM_PER_HOUR")
+	if okS != okP {
+		if okS {
+			r.fail("ARR_RATE_PREMIUM_PER_HOUR", "is required when ARR_RATE_STANDARD_PER_HOUR is set")
+		} else {
+			r.fail("ARR_RATE_STANDARD_PER_HOUR", "is required when ARR_RATE_PREMIUM_PER_HOUR is set")
+		}
+	}
+	c.RatesSet = okS && okP
+	c.Currency = r.str("ARR_CURRENCY")
+	c.LogLevel = strings.ToLower(r.str("ARROPS_LOG_LEVEL"))
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		r.fail("ARROPS_LOG_LEVEL", "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return c, nil
+}
+
+var containerRe = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$`)
+
+func (r *reader) container(name string) string {
+	v := r.str(name)
+	if !containerRe.MatchString(v) {
+		r.fail(name, "%q is not a valid blob container name (3-63 lower-case letters, digits, single hyphens)", v)
+	}
+	return v
+}
+
+// ParseQuietHours parses "HH:MM-HH:MM" (24-hour clock). Equal ends are rejected.
+func ParseQuietHours(s string) (QuietHours, error) {
+	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
+	if !ok {
+		return QuietHours{}, fmt.Errorf("%q is not HH:MM-HH:MM", s)
+	}
+	start, err := parseClock(a)
+	if err != nil {
+		return QuietHours{}, err
+	}
+	end, err := parseClock(b)
+	if err != nil {
+		return QuietHours{}, err
+	}
+	if start == end {
+		return QuietHours{}, fmt.Errorf("%q is an empty window", s)
+	}
+	return QuietHours{Set: true, Start: start, End: end}, nil
+}
+
+func parseClock(s string) (ClockTime, error) {
+	s = strings.TrimSpace(s)
+	h, m, ok := strings.Cut(s, ":")
+	hh, err1 := strconv.Atoi(h)
+	mm, err2 := strconv.Atoi(m)
+	if !ok || err1 != nil || err2 != nil || len(m) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59 {
+		return 0, fmt.Errorf("%q is not a time of day HH:MM (00:00..23:59)", s)
+	}
+	return ClockTime(hh*60 + mm), nil
+}
+
+// Contains reports whether t (already in the window's zone) lies in the
+// window [Start, End), handling windows that cross midnight.
+func (q QuietHours) Contains(t time.Time) bool {
+	if !q.Set {
+		return false
+	}
+	m := ClockTime(t.Hour()*60 + t.Minute())
+	if q.Start < q.End {
+		return m >= q.Start && m < q.End
+	}
+	return m >= q.Start || m < q.End
+}
+
+// redactURL drops a query string (it may hold a SAS) before a URL is echoed
+// in an error.
+func redactURL(s string) string {
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		return s[:i] + "?REDACTED"
+	}
+	return s
+}

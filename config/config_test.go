@@ -1,0 +1,107 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func validEnv() map[string]string {
+	return map[string]string{
+		"ARR_ACCOUNT_ID":      "6e3b5a4c-1d2f-4f6a-9b8c-0a1b2c3d4e5f",
+		"ARR_ACCOUNT_DOMAIN":  "eastus.mixedreality.azure.com",
+		"AzureWebJobsStorage": "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:1/devstoreaccount1;",
+	}
+}
+
+func load(env map[string]string) (*Config, error) {
+	return Load(func(k string) string { return env[k] })
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := load(validEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Endpoint != "https://remoterendering.eastus.mixedreality.azure.com" || c.STSEndpoint != "https://sts.eastus.mixedreality.azure.com" {
+		t.Errorf("endpoints %q %q", c.Endpoint, c.STSEndpoint)
+	}
+	if c.DefaultSize != "Standard" || c.DefaultLease != 60 || !c.LocalBus || c.StorageAccess != AccessAccountSas ||
+		c.WatchSchedule != "0 */1 * * * *" || c.Shutdown.WarningMinutes != 10 || c.Shutdown.TimeZone != time.UTC || c.RatesSet {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	tests := []struct {
+		name, key, value, wantSetting string
+	}{
+		{"missing account", "ARR_ACCOUNT_ID", "", "ARR_ACCOUNT_ID"},
+		{"account not uuid", "ARR_ACCOUNT_ID", "abc", "ARR_ACCOUNT_ID"},
+		{"domain with scheme", "ARR_ACCOUNT_DOMAIN", "https://x", "ARR_ACCOUNT_DOMAIN"},
+		{"bad endpoint", "ARR_ENDPOINT", "ftp://x", "ARR_ENDPOINT"},
+		{"bad size", "ARR_DEFAULT_SIZE", "Huge", "ARR_DEFAULT_SIZE"},
+		{"lease zero", "ARR_DEFAULT_LEASE_MINUTES", "0", "ARR_DEFAULT_LEASE_MINUTES"},
+		{"lease text", "ARR_DEFAULT_LEASE_MINUTES", "an hour", "ARR_DEFAULT_LEASE_MINUTES"},
+		{"no storage", "AzureWebJobsStorage", "", "AzureWebJobsStorage"},
+		{"bad sb", "ServiceBusConnection", "nonsense", "ServiceBusConnection"},
+		{"bad cron", "WATCH_SCHEDULE", "*/5 * * * *", "WATCH_SCHEDULE"},
+		{"quiet 25:00", "SHUTDOWN_QUIET_HOURS", "19:00-25:00", "SHUTDOWN_QUIET_HOURS"},
+		{"quiet no dash", "SHUTDOWN_QUIET_HOURS", "19:00", "SHUTDOWN_QUIET_HOURS"},
+		{"quiet empty window", "SHUTDOWN_QUIET_HOURS", "07:00-07:00", "SHUTDOWN_QUIET_HOURS"},
+		{"bad zone", "SHUTDOWN_TIME_ZONE", "Mars/Olympus", "SHUTDOWN_TIME_ZONE"},
+		{"negative budget", "SHUTDOWN_DAILY_BUDGET_MINUTES", "-5", "SHUTDOWN_DAILY_BUDGET_MINUTES"},
+		{"dry run word", "SHUTDOWN_DRY_RUN", "maybe", "SHUTDOWN_DRY_RUN"},
+		{"bad container", "ARR_INPUT_CONTAINER", "Has_Caps", "ARR_INPUT_CONTAINER"},
+		{"bad access", "ARR_STORAGE_ACCESS", "public", "ARR_STORAGE_ACCESS"},
+		{"sas expiry too long", "ARR_SAS_EXPIRY_MINUTES", "5000", "ARR_SAS_EXPIRY_MINUTES"},
+		{"rate negative", "ARR_RATE_STANDARD_PER_HOUR", "-1", "ARR_RATE_STANDARD_PER_HOUR"},
+		{"one rate only", "ARR_RATE_STANDARD_PER_HOUR", "3", "ARR_RATE_PREMIUM_PER_HOUR"},
+		{"log level", "ARROPS_LOG_LEVEL", "loud", "ARROPS_LOG_LEVEL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := validEnv()
+			env[tt.key] = tt.value
+			_, err := load(env)
+			var se *SettingError
+			if !errors.As(err, &se) || se.Name != tt.wantSetting {
+				t.Fatalf("err = %v, want a SettingError naming %s", err, tt.wantSetting)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestSecretsNotEchoed(t *testing.T) {
+	env := validEnv()
+	env["ServiceBusConnection"] = "SharedAccessKey=TOPSECRETKEY"
+	_, err := load(env)
+	if err == nil || strings.Contains(err.Error(), "TOPSECRETKEY") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestQuietHoursContains(t *testing.T) {
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	night, _ := ParseQuietHours("19:00-07:00")
+	day, _ := ParseQuietHours("12:00-13:30")
+	at := func(h, m int) time.Time { return time.Date(2026, 3, 8, h, m, 0, 0, tokyo) }
+	tests := []struct {
+		q    QuietHours
+		t    time.Time
+		want bool
+	}{
+		{night, at(18, 59), false}, {night, at(19, 0), true}, {night, at(23, 59), true},
+		{night, at(0, 0), true}, {night, at(6, 59), true}, {night, at(7, 0), false},
+		{day, at(12, 0), true}, {day, at(13, 29), true}, {day, at(13, 30), false}, {QuietHours{}, at(20, 0), false},
+	}
+	for _, tt := range tests {
+		if got := tt.q.Contains(tt.t); got != tt.want {
+			t.Errorf("%v-%v at %s: %v", tt.q.Start, tt.q.End, tt.t.Format("15:04"), got)
+		}
+	}
+}

@@ -1,0 +1,155 @@
+package arrops
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// SessionSize is the ARR rendering server size.
+type SessionSize string
+
+// Session sizes accepted by ARR (2021-01-01).
+const (
+	SizeStandard SessionSize = "Standard"
+	SizePremium  SessionSize = "Premium"
+)
+
+// ParseSessionSize accepts any casing, as the service did, and returns the
+// canonical name.
+func ParseSessionSize(s string) (SessionSize, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "standard":
+		return SizeStandard, nil
+	case "premium":
+		return SizePremium, nil
+	}
+	return "", Errorf(EINVALID, "size %q is not Standard or Premium", s)
+}
+
+// SessionStatus is the lifecycle state of a session as ARR reports it.
+type SessionStatus string
+
+// Session statuses. Starting and Ready are active (billing runs from Ready);
+// the others are terminal.
+const (
+	SessionStarting SessionStatus = "Starting"
+	SessionReady    SessionStatus = "Ready"
+	SessionStopped  SessionStatus = "Stopped"
+	SessionExpired  SessionStatus = "Expired"
+	SessionError    SessionStatus = "Error"
+)
+
+// Terminal reports whether no further transition can happen.
+func (s SessionStatus) Terminal() bool {
+	return s == SessionStopped || s == SessionExpired || s == SessionError
+}
+
+// Lease bounds from the ARR contract.
+const (
+	MaxLeaseMinutes = 1440
+	MaxIDLength     = 256
+)
+
+// ValidateID checks an ARR session or conversion id: letters, digits, '-' and
+// '_', 1 to 256 characters.
+func ValidateID(id string) error {
+	if id == "" {
+		return Errorf(EINVALID, "id is empty")
+	}
+	if len(id) > MaxIDLength {
+		return Errorf(EINVALID, "id is %d characters long, at most %d are allowed", len(id), MaxIDLength)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return Errorf(EINVALID, "id %q has character %q at %d; only letters, digits, '-' and '_' are allowed", id, c, i)
+		}
+	}
+	return nil
+}
+
+// ValidateLease checks a lease for a new session (0..1440 minutes).
+func ValidateLease(minutes int) error {
+	if minutes < 0 || minutes > MaxLeaseMinutes {
+		return Errorf(EINVALID, "maxLeaseTimeMinutes %d is outside 0..%d", minutes, MaxLeaseMinutes)
+	}
+	return nil
+}
+
+// Origin says who started a session.
+type Origin string
+
+const (
+	// OriginCommand: started by arrops in answer to a command message.
+	OriginCommand Origin = "command"
+	// OriginExternal: found in ARR's list without a record (portal, scripts)
+	// and adopted.
+	OriginExternal Origin = "external"
+)
+
+// Session is arrops' record of one ARR session. It outlives ARR's own memory
+// (List shows active sessions only; GET keeps finished ones for 30 days).
+type Session struct {
+	ID              string
+	Size            SessionSize
+	Status          SessionStatus
+	Origin          Origin
+	RequestedBy     string
+	Tags            map[string]string
+	MaxLeaseMinutes int
+	CreatedAt       time.Time // when arrops created or adopted it (ARR creationTime when known)
+	ReadyAt         time.Time // first seen Ready; zero if never
+	StoppedAt       time.Time // first seen terminal; zero while active
+	ElapsedMinutes  int       // as reported by ARR
+	Hostname        string
+	HandshakePort   int
+	InspectorPort   int
+	Teraflops       float64
+	StopReason      string // why arrops (or someone) stopped it: policy and values, or "command"
+	ErrorCode       string
+	ErrorMessage    string
+	// ReplyTo and CorrelationID of the command that started it, so later
+	// transitions can be announced to the requester.
+	ReplyTo       string
+	CorrelationID string
+	// Announced is the last status published as an event (outbox marker: a
+	// transition is announced until this equals Status).
+	Announced SessionStatus
+	// WarnedAt is when a shutdown warning was announced for the current policy
+	// window; zero if none.
+	WarnedAt  time.Time
+	UpdatedAt time.Time
+	ETag      string // storage concurrency token; empty for new records
+}
+
+// KeepAlive reports whether the session opted out of policy stops (tag
+// keepAlive=true, any casing).
+func (s *Session) KeepAlive() bool {
+	for k, v := range s.Tags {
+		if strings.EqualFold(k, "keepAlive") && strings.EqualFold(strings.TrimSpace(v), "true") {
+			return true
+		}
+	}
+	return false
+}
+
+// BilledMinutes returns billed minutes from Ready until the session ended or,
+// while it runs, until now. Sessions never Ready bill nothing.
+func (s *Session) BilledMinutes(now time.Time) float64 {
+	if s.ReadyAt.IsZero() {
+		return 0
+	}
+	end := now
+	if s.Status.Terminal() && !s.StoppedAt.IsZero() {
+		end = s.StoppedAt
+	}
+	if end.Before(s.ReadyAt) {
+		return 0
+	}
+	return end.Sub(s.ReadyAt).Minutes()
+}
+
+func (s *Session) String() string {
+	return fmt.Sprintf("session %s (%s, %s)", s.ID, s.Size, s.Status)
+}
