@@ -116,6 +116,10 @@ type Session struct {
 	// Announced is the last status published as an event (outbox marker: a
 	// transition is announced until this equals Status).
 	Announced SessionStatus
+	// ExtendedUntil is the lease end the requester asked for with an extend
+	// command; max-age and quiet-hours policies do not stop the session
+	// before it (the absolute cap and the daily budget still apply).
+	ExtendedUntil time.Time
 	// WarnedAt is when a shutdown warning was announced for the current policy
 	// window; zero if none.
 	WarnedAt  time.Time
