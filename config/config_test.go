@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +104,27 @@ func TestQuietHoursContains(t *testing.T) {
 		if got := tt.q.Contains(tt.t); got != tt.want {
 			t.Errorf("%v-%v at %s: %v", tt.q.Start, tt.q.End, tt.t.Format("15:04"), got)
 		}
+	}
+}
+
+func TestWithLocalSettings(t *testing.T) {
+	dir := t.TempDir()
+	p := dir + "/local.settings.json"
+	if err := os.WriteFile(p, []byte(`{"IsEncrypted":false,"Values":{"A":"file","B":"file"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	get, err := WithLocalSettings(p, func(k string) string { return map[string]string{"A": "env"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if get("A") != "env" || get("B") != "file" || get("C") != "" {
+		t.Fatalf("got %q %q %q", get("A"), get("B"), get("C"))
+	}
+	if _, err := WithLocalSettings(dir+"/missing.json", os.Getenv); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(p, []byte(`{"IsEncrypted":true}`), 0o600)
+	if _, err := WithLocalSettings(p, os.Getenv); err == nil {
+		t.Fatal("encrypted file accepted")
 	}
 }
