@@ -99,12 +99,16 @@ const (
 type CommandAudit struct {
 	MessageID     string
 	DeliveryCount int
-	Action        Action
-	SessionID     string
-	RequestedBy   string
-	Outcome       Outcome
-	Reason        string
-	At            time.Time
+	// InvocationID identifies the delivery (the host's invocation id): with
+	// MessageID it keys the audit row, so every delivery of a message leaves
+	// its own row, including redeliveries whose count the transport did not bump.
+	InvocationID string
+	Action       Action
+	SessionID    string
+	RequestedBy  string
+	Outcome      Outcome
+	Reason       string
+	At           time.Time
 }
 
 // CommandReply is the message sent to a command's ReplyTo.

@@ -45,23 +45,24 @@ func IsInputFormat(name string) bool {
 
 // Conversion is arrops' record of one conversion (or rejected upload).
 type Conversion struct {
-	ID              string
-	InputContainer  string
-	InputPath       string // blob path inside the container
-	InputETag       string
-	InputSize       int64
-	OutputContainer string
-	OutputPath      string // blob prefix + asset file name
-	OutputURI       string // as reported by ARR on success (no SAS)
-	Status          ConversionStatus
-	ErrorCode       string
-	ErrorMessage    string
-	Note            string // e.g. ".gltf needs its side files next to it"
-	CreatedAt       time.Time
-	CompletedAt     time.Time
-	Announced       ConversionStatus
-	UpdatedAt       time.Time
-	ETag            string
+	ID                string
+	InputContainer    string
+	InputPath         string // blob path inside the container
+	InputETag         string
+	InputSize         int64
+	OutputContainer   string
+	OutputPath        string // blob prefix + asset file name
+	OutputURI         string // as reported by ARR on success (no SAS)
+	Status            ConversionStatus
+	ErrorCode         string
+	ErrorMessage      string
+	Note              string // e.g. ".gltf needs its side files next to it"
+	CreatedAt         time.Time
+	CompletedAt       time.Time
+	Announced         ConversionStatus // as Session.Announced
+	AnnounceClaimedAt time.Time
+	UpdatedAt         time.Time
+	ETag              string
 }
 
 // Duration is the conversion's run time (zero while running).

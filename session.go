@@ -113,9 +113,13 @@ type Session struct {
 	// transitions can be announced to the requester.
 	ReplyTo       string
 	CorrelationID string
-	// Announced is the last status published as an event (outbox marker: a
-	// transition is announced until this equals Status).
-	Announced SessionStatus
+	// Announced is the last status claimed for announcement, and
+	// AnnounceClaimedAt when that claim was written (zero once the event is
+	// published). The claim is an ETag-conditional write, so of two racing
+	// watchers only one publishes; a claim left by a crashed process is
+	// published again after a while, under the same message id.
+	Announced         SessionStatus
+	AnnounceClaimedAt time.Time
 	// ExtendedUntil is the lease end the requester asked for with an extend
 	// command; max-age and quiet-hours policies do not stop the session
 	// before it (the absolute cap and the daily budget still apply).
