@@ -18,7 +18,7 @@ const (
 
 // Storage is a parsed storage connection string.
 type Storage struct {
-	AccountName, AccountKey                     string
+	AccountName, AccountKey                    string
 	BlobEndpoint, QueueEndpoint, TableEndpoint string // without trailing slash
 }
 
