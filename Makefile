@@ -15,8 +15,17 @@ node_modules/.bin/azurite: package.json package-lock.json
 # deps installs the local tools the tests and `make run` need (Azurite).
 deps: node_modules/.bin/azurite
 
+# build: the handler and the local tools into bin/.
 build:
-	$(GO) build -o bin/ ./...
+	$(GO) build -o bin/ ./handler ./cmd/...
+
+# run: the whole system locally (Azurite + ARR simulator + devhost + handler).
+run: deps build
+	$(GO) run ./cmd/localstack
+
+# package: the deployment zip (linux/amd64 handler, host.json, function.json files).
+package:
+	$(GO) run ./cmd/package -o dist/arrops.zip
 
 vet:
 	$(GO) vet ./...

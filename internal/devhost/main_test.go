@@ -2,7 +2,6 @@ package devhost
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/arrops/arrops/internal/syncbuf"
 
 	"github.com/arrops/arrops/internal/azurite"
 	"github.com/arrops/arrops/internal/modroot"
@@ -131,28 +132,10 @@ func app(t testing.TB, hostJSON string, functions map[string]string, settings ma
 const baseHost = `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"handler"},"enableForwardingHttpRequest":false},
  "extensions":{"queues":{"maxDequeueCount":5,"visibilityTimeout":"00:00:00","batchSize":8,"maxPollingInterval":"00:00:00.200"}}}`
 
-// syncBuffer collects devhost's stdout.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type running struct {
 	h      *Host
 	url    string
-	out    *syncBuffer
+	out    *syncbuf.Buffer
 	record string
 }
 
@@ -170,7 +153,7 @@ func start(t testing.TB, root string, env map[string]string, mod func(*Options))
 		environ = append(environ, k+"="+v)
 	}
 	environ = append(environ, "PATH="+os.Getenv("PATH"))
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	opts := Options{Root: root, Handler: echoHandler(t), Getenv: func(k string) string { return env[k] },
 		Environ: environ, Stdout: out, StartTimeout: 20 * time.Second, MinPollInterval: 20 * time.Millisecond}
 	if mod != nil {

@@ -1,0 +1,133 @@
+// Command localstack runs the whole arrops system on this machine (`make run`):
+// Azurite (storage), the ARR simulator, and devhost running the handler with
+// every function, on fixed loopback ports. Ctrl-C stops everything it started.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/arrops/arrops/internal/azurite"
+	"github.com/arrops/arrops/internal/devhost"
+	"github.com/arrops/arrops/internal/modroot"
+	"github.com/arrops/arrops/internal/stack"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "localstack:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("localstack", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	var (
+		binDir  = fs.String("bin", "bin", "directory with the handler, arrsim and devhost binaries (make build)")
+		simPort = fs.Int("sim-port", 8787, "ARR simulator port")
+		devPort = fs.Int("devhost-port", 7071, "devhost port (HTTP functions under /api/)")
+		blob    = fs.Int("blob-port", 10000, "Azurite blob port")
+		queue   = fs.Int("queue-port", 10001, "Azurite queue port")
+		table   = fs.Int("table-port", 10002, "Azurite table port")
+		data    = fs.String("data", ".azurite", "Azurite data folder (kept between runs); empty keeps data in memory")
+		speed   = fs.String("clock-speed", "10", "simulated ARR clock speed (10: a 60-minute lease lasts 6 minutes)")
+		quiet   = fs.Bool("quiet", false, "do not print process logs")
+	)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	root, err := modroot.Dir()
+	if err != nil {
+		return err
+	}
+	if *data != "" {
+		if err := os.MkdirAll(filepath.Join(root, *data), 0o755); err != nil {
+			return err
+		}
+		*data = filepath.Join(root, *data)
+	}
+	var log io.Writer = stdout
+	if *quiet {
+		log = io.Discard
+	}
+	settings := map[string]string{}
+	for _, kv := range os.Environ() {
+		// Let the caller override policies and schedules: SHUTDOWN_MAX_READY_MINUTES=30 make run
+		if k, v, ok := strings.Cut(kv, "="); ok && (strings.HasPrefix(k, "SHUTDOWN_") || strings.HasPrefix(k, "WATCH_") || strings.HasPrefix(k, "ARR_RATE_") || k == "ARR_CURRENCY") {
+			settings[k] = v
+		}
+	}
+	fmt.Fprintln(stdout, "starting Azurite, the ARR simulator and devhost + handler ...")
+	st, err := stack.Start(ctx, stack.Options{
+		BinDir: filepath.Join(root, *binDir), Root: root, SimPort: *simPort, DevhostPort: *devPort,
+		AzuriteOptions: azurite.Options{BlobPort: *blob, QueuePort: *queue, TablePort: *table, Location: *data, Log: nil},
+		Settings:       settings, SimArgs: []string{"-clock-speed", *speed}, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer st.Stop()
+	fmt.Fprintf(stdout, `
+arrops is running locally:
+  ARR simulator   %s  (account %s)
+  devhost         %s  (HTTP functions under /api/, admin API under /admin/functions/<name>)
+  Azurite         blob %s, queue %s, table %s
+
+Next steps, in another terminal:
+  go run ./cmd/arrctl start --size Standard --requested-by me     # waits for Ready, prints the hostname
+  go run ./cmd/arrctl sessions
+  go run ./cmd/arrctl report
+  open %s/api/report?format=html&code=%s
+
+Press Ctrl-C to stop everything.
+`, st.SimURL, stack.AccountID, st.DevhostURL, st.Azurite.BlobEndpoint, st.Azurite.QueueEndpoint, st.Azurite.TableEndpoint,
+		st.DevhostURL, getenvOr(getenv, "DEVHOST_FUNCTION_KEY", devhost.DevFunctionKey))
+	if err := writeSettings(filepath.Join(root, "local.settings.json"), st, stdout); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(stdout, "stopping ...")
+	case <-st.Done():
+		return fmt.Errorf("a process of the stack exited; see the log above")
+	}
+	return nil
+}
+
+func getenvOr(getenv func(string) string, k, def string) string {
+	if v := getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// writeSettings writes local.settings.json for the running stack, so arrctl
+// (and func start, where Core Tools exist) use the same settings. An existing
+// file is the user's: it is left alone.
+func writeSettings(path string, st *stack.Stack, stdout io.Writer) error {
+	if _, err := os.Stat(path); err == nil {
+		fmt.Fprintf(stdout, "keeping your %s (delete it to have it written for this stack)\n", path)
+		return nil
+	}
+	values := map[string]string{"FUNCTIONS_WORKER_RUNTIME": "custom"}
+	for k, v := range st.Settings {
+		values[k] = v
+	}
+	b, err := json.MarshalIndent(map[string]any{"IsEncrypted": false, "Values": values}, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s for this stack\n", path)
+	return os.WriteFile(path, append(b, '\n'), 0o600)
+}

@@ -1,0 +1,319 @@
+// Package commands is the `commands` function: it starts, stops and extends
+// ARR sessions on request of other apps (Service Bus queue arr-commands).
+//
+// Every delivery leaves one audit row. Permanent problems (bad JSON, unknown
+// action, invalid size or lease, an id that exists with other settings) are
+// recorded, answered to ReplyTo, and acknowledged; transient ones (ARR 429/5xx,
+// storage errors) fail the invocation so the host redelivers it.
+//
+// Idempotency: a start without sessionId gets an id derived from MessageId, and
+// ARR answers a repeated PUT with the same settings with 200, so a redelivered
+// start creates one session and one record.
+package commands
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/arr"
+	"github.com/arrops/arrops/config"
+	"github.com/arrops/arrops/functions"
+	"github.com/arrops/arrops/notify"
+	"github.com/arrops/arrops/trigger"
+)
+
+// Binding is the trigger binding name in function.json.
+const Binding = "cmd"
+
+// Records is the part of the store the function uses.
+type Records interface {
+	functions.SessionRecords
+	AppendAudit(ctx context.Context, a arrops.CommandAudit) error
+}
+
+// Deps are the function's collaborators, built lazily by the handler.
+type Deps struct {
+	Config  *config.Config
+	ARR     *functions.Lazy[*arr.Client]
+	Records *functions.Lazy[Records]
+	Bus     *functions.Lazy[functions.Publisher]
+	Now     func() time.Time
+}
+
+// New returns the function.
+func New(d Deps) functions.Func {
+	return func(ctx context.Context, inv *trigger.Invocation, _ *trigger.Response, log *slog.Logger) error {
+		h := &run{Deps: d, log: log}
+		return h.handle(ctx, inv)
+	}
+}
+
+type run struct {
+	Deps
+	log  *slog.Logger
+	msg  trigger.ServiceBusMessage
+	cmd  arrops.Command
+	rec  Records
+	bus  functions.Publisher
+	now  time.Time
+	arrc *arr.Client
+}
+
+func (h *run) handle(ctx context.Context, inv *trigger.Invocation) error {
+	h.now = h.Now().UTC()
+	var err error
+	if h.rec, err = h.Records.Get(ctx); err != nil {
+		return fmt.Errorf("open records: %w", err)
+	}
+	if h.bus, err = h.Bus.Get(ctx); err != nil {
+		return fmt.Errorf("open messaging: %w", err)
+	}
+	h.msg, err = inv.ServiceBusMessage(Binding)
+	if err != nil {
+		// Not even the message envelope decodes: record what we can.
+		id, _ := inv.MetaString("MessageId")
+		return h.finish(ctx, arrops.OutcomeRejected, "", fmt.Sprintf("undecodable message: %v", err), nil, id)
+	}
+	h.log = h.log.With("messageId", h.msg.MessageID, "deliveryCount", h.msg.DeliveryCount)
+	h.cmd, err = arrops.ParseCommand(h.msg.Body)
+	if err != nil {
+		return h.finish(ctx, arrops.OutcomeRejected, "", arrops.ErrorMessage(err), nil, "")
+	}
+	if h.arrc, err = h.ARR.Get(ctx); err != nil {
+		return fmt.Errorf("open ARR client: %w", err)
+	}
+	switch h.cmd.Action {
+	case arrops.ActionStart:
+		return h.start(ctx)
+	case arrops.ActionStop:
+		return h.stop(ctx)
+	default:
+		return h.extend(ctx)
+	}
+}
+
+// SessionIDFromMessage derives a valid, deterministic session id from a
+// Service Bus MessageId: kept as is when it is already valid, otherwise hashed.
+func SessionIDFromMessage(messageID string) string {
+	if arrops.ValidateID(messageID) == nil && len(messageID) <= 128 {
+		return messageID
+	}
+	sum := sha256.Sum256([]byte(messageID))
+	return "msg-" + hex.EncodeToString(sum[:16])
+}
+
+func (h *run) start(ctx context.Context) error {
+	id := h.cmd.SessionID
+	if id == "" {
+		if h.msg.MessageID == "" {
+			return h.finish(ctx, arrops.OutcomeRejected, "", "start without sessionId needs a MessageId to derive one from", nil, "")
+		}
+		id = SessionIDFromMessage(h.msg.MessageID)
+	}
+	size := h.Config.DefaultSize
+	if h.cmd.Size != "" {
+		size = arrops.SessionSize(h.cmd.Size)
+	}
+	lease := h.Config.DefaultLease
+	if h.cmd.MaxLeaseTimeMinutes != nil {
+		lease = *h.cmd.MaxLeaseTimeMinutes
+	}
+	resp, err := h.arrc.CreateSession(ctx, id, arr.SessionSettings{MaxLeaseTimeMinutes: int32(lease), Size: arr.SessionSize(size)}, nil)
+	if err != nil {
+		if reason, permanent := permanentARR(err, "start"); permanent {
+			if conflict(err) {
+				reason = fmt.Sprintf("session %s already exists with other settings (ARR 409 Conflict)", id)
+			}
+			return h.finish(ctx, arrops.OutcomeRejected, id, reason, nil, "")
+		}
+		return fmt.Errorf("create session %s: %w", id, err)
+	}
+	s := &arrops.Session{
+		ID: id, Size: size, Status: arrops.SessionStatus(resp.Status), Origin: arrops.OriginCommand,
+		RequestedBy: h.cmd.RequestedBy, Tags: h.cmd.Tags, MaxLeaseMinutes: lease, CreatedAt: h.now,
+		ReplyTo: h.msg.ReplyTo, CorrelationID: h.msg.MessageID,
+	}
+	if resp.CreationTime != nil {
+		s.CreatedAt = resp.CreationTime.UTC()
+	}
+	functions.Apply(s, &resp.Session, h.now)
+	functions.ClaimSessionAnnouncement(s, h.now)
+	stored, created, err := h.rec.CreateSession(ctx, s)
+	if err != nil {
+		return fmt.Errorf("record session %s: %w", id, err)
+	}
+	outcome, reason := arrops.OutcomeAccepted, "session starting"
+	if !created || !resp.Created {
+		outcome, reason = arrops.OutcomeNoop, "redelivery: session already exists with the same settings"
+	}
+	// Only the run that created the record announces Starting; a redelivery
+	// finishes a claim left behind by a crashed run once it is stale.
+	if err := functions.PublishSessionClaim(ctx, h.rec, h.bus, stored, h.now, created); err != nil {
+		return err
+	}
+	return h.finish(ctx, outcome, id, reason, stored, "")
+}
+
+func (h *run) stop(ctx context.Context) error {
+	id := h.cmd.SessionID
+	rec, err := h.rec.GetSession(ctx, id)
+	if err != nil && arrops.ErrorCode(err) != arrops.ENOTFOUND {
+		return fmt.Errorf("read session %s: %w", id, err)
+	}
+	by := h.cmd.RequestedBy
+	if by == "" {
+		by = "unnamed requester"
+	}
+	// The message id in the reason lets a redelivery of this very command
+	// (whose first attempt stopped the session and then failed) answer
+	// "accepted" again instead of "already stopped".
+	reason := fmt.Sprintf("stopped by command from %s (message %s)", by, h.msg.MessageID)
+	if rec != nil && rec.Status.Terminal() && rec.StopReason == reason {
+		return h.finish(ctx, arrops.OutcomeAccepted, id, reason, rec, "")
+	}
+	if rec != nil && rec.Status.Terminal() {
+		return h.finish(ctx, arrops.OutcomeNoop, id, fmt.Sprintf("session is already %s", rec.Status), rec, "")
+	}
+	if _, err := h.arrc.StopSession(ctx, id, nil); err != nil {
+		if notFound(err) {
+			return h.finish(ctx, arrops.OutcomeNoop, id, "unknown session: ARR has no session with this id", rec, "")
+		}
+		if reason, permanent := permanentARR(err, "stop"); permanent {
+			return h.finish(ctx, arrops.OutcomeRejected, id, reason, rec, "")
+		}
+		return fmt.Errorf("stop session %s: %w", id, err)
+	}
+	s, claimed, err := functions.Finalize(ctx, h.arrc, h.rec, rec, id, reason, h.now)
+	if err != nil {
+		return err
+	}
+	if err := functions.PublishSessionClaim(ctx, h.rec, h.bus, s, h.now, claimed); err != nil {
+		return err
+	}
+	return h.finish(ctx, arrops.OutcomeAccepted, id, reason, s, "")
+}
+
+func (h *run) extend(ctx context.Context) error {
+	id, lease := h.cmd.SessionID, *h.cmd.MaxLeaseTimeMinutes
+	resp, err := h.arrc.UpdateSession(ctx, id, int32(lease), nil)
+	if err != nil {
+		if notFound(err) {
+			return h.finish(ctx, arrops.OutcomeRejected, id, "unknown session: ARR has no session with this id", nil, "")
+		}
+		if reason, permanent := permanentARR(err, "extend"); permanent {
+			return h.finish(ctx, arrops.OutcomeRejected, id, reason, nil, "")
+		}
+		return fmt.Errorf("extend session %s: %w", id, err)
+	}
+	var s *arrops.Session
+	for attempt := 0; ; attempt++ {
+		s, err = h.rec.GetSession(ctx, id)
+		if arrops.ErrorCode(err) == arrops.ENOTFOUND {
+			// Started outside arrops and not adopted yet: adopt it now.
+			s = functions.Adopt(&resp.Session, h.now)
+			if s, _, err = h.rec.CreateSession(ctx, s); err != nil {
+				return fmt.Errorf("adopt session %s: %w", id, err)
+			}
+		} else if err != nil {
+			return fmt.Errorf("read session %s: %w", id, err)
+		}
+		functions.Apply(s, &resp.Session, h.now)
+		s.MaxLeaseMinutes = lease
+		base := s.ReadyAt
+		if base.IsZero() {
+			base = h.now
+		}
+		s.ExtendedUntil = base.Add(time.Duration(lease) * time.Minute)
+		s.WarnedAt = time.Time{}
+		err = h.rec.UpdateSession(ctx, s)
+		if !errors.Is(err, functions.ErrConcurrentUpdate) || attempt == 3 {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("record extension of %s: %w", id, err)
+	}
+	return h.finish(ctx, arrops.OutcomeAccepted, id, fmt.Sprintf("lease extended to %d minutes", lease), s, "")
+}
+
+// finish writes the audit row and answers ReplyTo. messageID overrides the
+// message's own id when the message did not decode.
+func (h *run) finish(ctx context.Context, outcome arrops.Outcome, sessionID, reason string, s *arrops.Session, messageID string) error {
+	if messageID == "" {
+		messageID = h.msg.MessageID
+	}
+	if messageID == "" {
+		// Without an id there is no idempotency key; the host always sets one,
+		// so this is a broken delivery: key the row by content instead.
+		sum := sha256.Sum256(h.msg.Body)
+		messageID = "nomsgid-" + hex.EncodeToString(sum[:12])
+	}
+	a := arrops.CommandAudit{
+		MessageID: messageID, DeliveryCount: h.msg.DeliveryCount, InvocationID: functions.InvocationID(ctx), Action: h.cmd.Action,
+		SessionID: sessionID, RequestedBy: h.cmd.RequestedBy, Outcome: outcome, Reason: reason, At: h.now,
+	}
+	if err := h.rec.AppendAudit(ctx, a); err != nil {
+		return fmt.Errorf("write audit row: %w", err)
+	}
+	h.log.Info("command", "action", a.Action, "sessionId", sessionID, "outcome", outcome, "reason", reason)
+	if h.msg.ReplyTo == "" {
+		return nil
+	}
+	reply := arrops.CommandReply{Outcome: outcome, Reason: reason, Action: h.cmd.Action, SessionID: sessionID}
+	if s != nil {
+		ev := arrops.SessionEvent(s, h.now)
+		reply.Session = &ev
+	}
+	body, _ := json.Marshal(reply)
+	err := h.bus.Publish(ctx, h.msg.ReplyTo, notify.Message{
+		MessageID: functions.MessageID("reply", messageID), CorrelationID: h.msg.MessageID,
+		Subject: "CommandReply", ContentType: "application/json", Body: body,
+		ApplicationProperties: map[string]any{"outcome": string(outcome), "sessionId": sessionID, "action": string(h.cmd.Action)},
+	})
+	if errors.Is(err, notify.ErrNoSuchEntity) {
+		h.log.Warn("reply queue gone; the outcome is in the audit row", "replyTo", h.msg.ReplyTo)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reply to %s: %w", h.msg.ReplyTo, err)
+	}
+	return nil
+}
+
+// permanentARR classifies an ARR error: 4xx other than 401/403/408/429 cannot
+// succeed on retry. It returns a reason that keeps ARR's code, message and MS-CV.
+func permanentARR(err error, what string) (string, bool) {
+	var re *arr.ResponseError
+	if errors.As(err, &re) {
+		switch {
+		case re.StatusCode == http.StatusTooManyRequests, re.StatusCode == http.StatusRequestTimeout,
+			re.StatusCode == http.StatusUnauthorized, re.StatusCode == http.StatusForbidden, re.StatusCode >= 500:
+			return "", false
+		case re.StatusCode >= 400:
+			return fmt.Sprintf("ARR refused the %s: %d %s: %s (MS-CV %s)", what, re.StatusCode, re.ErrorCode, re.Message, re.MSCV), true
+		}
+	}
+	if arrops.Permanent(err) {
+		return arrops.ErrorMessage(err), true
+	}
+	return "", false
+}
+
+func statusOf(err error) int {
+	var re *arr.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	return 0
+}
+
+func notFound(err error) bool { return statusOf(err) == http.StatusNotFound }
+func conflict(err error) bool { return statusOf(err) == http.StatusConflict }

@@ -1,0 +1,97 @@
+package functions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/arr"
+)
+
+// ConversionRecords is the part of the store that keeps conversion records.
+type ConversionRecords interface {
+	GetConversion(ctx context.Context, id string) (*arrops.Conversion, error)
+	CreateConversion(ctx context.Context, c *arrops.Conversion) (*arrops.Conversion, bool, error)
+	UpdateConversion(ctx context.Context, c *arrops.Conversion) error
+}
+
+// ApplyConversion copies ARR's view of a conversion into its record and
+// reports whether anything changed. CompletedAt is the first terminal sighting.
+func ApplyConversion(c *arrops.Conversion, a *arr.Conversion, now time.Time) bool {
+	before := *c
+	if a.Status != "" {
+		c.Status = arrops.ConversionStatus(a.Status)
+	}
+	if a.Output != nil && a.Output.OutputAssetURI != nil {
+		c.OutputURI = *a.Output.OutputAssetURI
+	}
+	if a.Error != nil {
+		c.ErrorCode, c.ErrorMessage = a.Error.Code, a.Error.Message
+	}
+	if c.Status.Terminal() && c.CompletedAt.IsZero() {
+		c.CompletedAt = now
+	}
+	return c.Status != before.Status || c.OutputURI != before.OutputURI || c.ErrorCode != before.ErrorCode ||
+		c.ErrorMessage != before.ErrorMessage || !c.CompletedAt.Equal(before.CompletedAt)
+}
+
+// ConversionEvent returns the event announcing a terminal conversion, or false
+// for statuses that are not announced.
+func ConversionEvent(c *arrops.Conversion, now time.Time) (arrops.Event, bool) {
+	ev := arrops.Event{Time: now.UTC(), ConversionID: c.ID, Status: string(c.Status),
+		InputBlob: c.InputContainer + "/" + c.InputPath, OutputURI: c.OutputURI,
+		ErrorCode: c.ErrorCode, ErrorMessage: c.ErrorMessage, DurationSeconds: c.Duration().Seconds()}
+	switch c.Status {
+	case arrops.ConversionSucceeded:
+		ev.Type = arrops.EventConversionSucceeded
+	case arrops.ConversionFailed, arrops.ConversionCancelled:
+		ev.Type = arrops.EventConversionFailed
+	default:
+		return ev, false
+	}
+	return ev, true
+}
+
+// SyncConversion writes ARR's view of a conversion into its record (ETag,
+// re-read on conflict) and announces a terminal status once (claim, publish,
+// clear; as for sessions).
+func SyncConversion(ctx context.Context, recs ConversionRecords, bus Publisher, c *arrops.Conversion, a *arr.Conversion, now time.Time) (wrote bool, err error) {
+	for attempt := 0; ; attempt++ {
+		changed := ApplyConversion(c, a, now)
+		claimed := false
+		if _, announce := ConversionEvent(c, now); announce && c.Announced != c.Status {
+			c.Announced, c.AnnounceClaimedAt, claimed = c.Status, now, true
+		}
+		if changed || claimed {
+			err = recs.UpdateConversion(ctx, c)
+			if errors.Is(err, ErrConcurrentUpdate) && attempt < 3 {
+				if c, err = recs.GetConversion(ctx, c.ID); err != nil {
+					return false, fmt.Errorf("re-read conversion: %w", err)
+				}
+				continue
+			}
+			if err != nil {
+				return false, fmt.Errorf("record conversion %s: %w", c.ID, err)
+			}
+			wrote = true
+		}
+		if c.AnnounceClaimedAt.IsZero() || (!claimed && now.Sub(c.AnnounceClaimedAt) < StaleClaim) {
+			return wrote, nil
+		}
+		ev, _ := ConversionEvent(c, now)
+		ev.Type = arrops.EventConversionSucceeded
+		if c.Announced != arrops.ConversionSucceeded {
+			ev.Type = arrops.EventConversionFailed
+		}
+		if err := Announce(ctx, bus, ev, "", "", string(c.Announced)); err != nil {
+			return wrote, err
+		}
+		c.AnnounceClaimedAt = time.Time{}
+		if err := recs.UpdateConversion(ctx, c); err != nil && !errors.Is(err, ErrConcurrentUpdate) {
+			return wrote, fmt.Errorf("clear announcement claim of %s: %w", c.ID, err)
+		}
+		return true, nil
+	}
+}

@@ -1,0 +1,201 @@
+// Package convert is the `convert` function (storage queue arr-blob-created,
+// fed by Event Grid BlobCreated events from the input container): it validates
+// each upload and starts an ARR conversion to .arrAsset.
+//
+// Uploads ARR cannot convert (other formats, names ARR fails on, empty blobs,
+// blobs outside the input location, non-BlobCreated events) are recorded as
+// Rejected with the reason, and no ARR call is made. The conversion id is
+// derived from container, path and eTag, so a redelivered event is a no-op and
+// a re-upload is a new conversion. The output mirrors the input path under the
+// output container and prefix. `watch` follows the conversion to its end.
+package convert
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/arr"
+	"github.com/arrops/arrops/config"
+	"github.com/arrops/arrops/functions"
+	"github.com/arrops/arrops/trigger"
+)
+
+// Binding is the queue trigger binding name in function.json.
+const Binding = "msg"
+
+// Deps are the function's collaborators.
+type Deps struct {
+	Config  *config.Config
+	ARR     *functions.Lazy[*arr.Client]
+	Records *functions.Lazy[functions.ConversionRecords]
+	Bus     *functions.Lazy[functions.Publisher]
+	Access  *functions.Lazy[*Access]
+	Now     func() time.Time
+}
+
+// New returns the function.
+func New(d Deps) functions.Func {
+	return func(ctx context.Context, inv *trigger.Invocation, _ *trigger.Response, log *slog.Logger) error {
+		now := d.Now().UTC()
+		recs, err := d.Records.Get(ctx)
+		if err != nil {
+			return fmt.Errorf("open records: %w", err)
+		}
+		msg, err := inv.QueueMessage(Binding)
+		var events []trigger.BlobEvent
+		if err == nil {
+			events, err = trigger.DecodeBlobEvents(msg.Body)
+		}
+		if err != nil {
+			sum := sha256.Sum256(msg.Body)
+			c := &arrops.Conversion{ID: "event-" + hex.EncodeToString(sum[:12]), Status: arrops.ConversionRejected,
+				ErrorCode: RejectUndecodableEvent, ErrorMessage: err.Error(), CreatedAt: now, CompletedAt: now}
+			log.Warn("undecodable blob event", "err", err)
+			_, _, err := recs.CreateConversion(ctx, c)
+			return err
+		}
+		h := &handler{Deps: d, recs: recs, log: log, now: now}
+		var errs []error
+		for i := range events {
+			if err := h.event(ctx, &events[i]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	}
+}
+
+type handler struct {
+	Deps
+	recs functions.ConversionRecords
+	log  *slog.Logger
+	now  time.Time
+}
+
+func (h *handler) event(ctx context.Context, ev *trigger.BlobEvent) error {
+	in, verr := Validate(ev, h.Config.InputContainer, h.Config.InputPrefix)
+	var skip *Skip
+	if errors.As(verr, &skip) {
+		h.log.Info("blob event skipped", "eventId", ev.ID, "subject", ev.Subject, "api", ev.Data.API, "reason", skip.Reason)
+		return nil
+	}
+	id := ConversionID(in.Container, in.Path, in.ETag)
+	if in.Path == "" {
+		id = ConversionID("event", ev.ID, ev.EventType)
+	}
+	log := h.log.With("conversionId", id, "blob", in.Container+"/"+in.Path)
+	existing, err := h.recs.GetConversion(ctx, id)
+	if err == nil {
+		log.Info("blob event redelivered; conversion already recorded", "status", existing.Status)
+		return nil
+	} else if arrops.ErrorCode(err) != arrops.ENOTFOUND {
+		return fmt.Errorf("read conversion %s: %w", id, err)
+	}
+	c := &arrops.Conversion{ID: id, InputContainer: in.Container, InputPath: in.Path, InputETag: in.ETag,
+		InputSize: in.Size, OutputContainer: h.Config.OutputContainer, Note: in.Note, CreatedAt: h.now}
+	var rej *Rejection
+	if errors.As(verr, &rej) {
+		c.Status, c.ErrorCode, c.ErrorMessage, c.CompletedAt = arrops.ConversionRejected, rej.Code, rej.Reason, h.now
+		log.Info("upload rejected", "code", rej.Code, "reason", rej.Reason)
+		_, _, err := h.recs.CreateConversion(ctx, c)
+		return err
+	}
+	if verr != nil {
+		return verr
+	}
+	return h.start(ctx, c, log)
+}
+
+func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Logger) error {
+	arrc, err := h.ARR.Get(ctx)
+	if err != nil {
+		return fmt.Errorf("open ARR client: %w", err)
+	}
+	acc, err := h.Access.Get(ctx)
+	if err != nil {
+		return fmt.Errorf("storage access: %w", err)
+	}
+	dir, file := path.Split(c.InputPath)
+	outDir := strings.TrimPrefix(dir, h.Config.InputPrefix)
+	outPrefix := h.Config.OutputPrefix
+	if outPrefix != "" && !strings.HasSuffix(outPrefix, "/") {
+		outPrefix += "/"
+	}
+	outPrefix += outDir
+	outName := strings.TrimSuffix(file, path.Ext(file)) + ".arrAsset"
+	c.OutputPath = outPrefix + outName
+
+	readSAS, err := acc.ReadList(ctx, c.InputContainer, h.now)
+	if err != nil {
+		return err
+	}
+	writeSAS, err := acc.Write(ctx, c.OutputContainer, h.now)
+	if err != nil {
+		return err
+	}
+	settings := arr.ConversionSettings{
+		InputLocation: arr.InputLocation{StorageContainerURI: acc.ContainerURL(c.InputContainer),
+			RelativeInputAssetPath: file, StorageContainerReadListSAS: readSAS},
+		OutputLocation: arr.OutputLocation{StorageContainerURI: acc.ContainerURL(c.OutputContainer),
+			OutputAssetFilename: &outName, StorageContainerWriteSAS: writeSAS},
+	}
+	if dir != "" {
+		settings.InputLocation.BlobPrefix = &dir
+	}
+	if outPrefix != "" {
+		settings.OutputLocation.BlobPrefix = &outPrefix
+	}
+	resp, err := arrc.CreateConversion(ctx, c.ID, settings, nil)
+	if err != nil {
+		var re *arr.ResponseError
+		if !errors.As(err, &re) || re.StatusCode == http.StatusTooManyRequests || re.StatusCode >= 500 || re.StatusCode == http.StatusUnauthorized {
+			return fmt.Errorf("create conversion %s: %w", c.ID, err)
+		}
+		if re.StatusCode == http.StatusConflict {
+			// A crashed earlier attempt created it (with another SAS): follow it.
+			got, gerr := arrc.GetConversion(ctx, c.ID, nil)
+			if gerr != nil {
+				return fmt.Errorf("create conversion %s: conflict, then %w", c.ID, gerr)
+			}
+			functions.ApplyConversion(c, &got.Conversion, h.now)
+		} else {
+			// 400/403 (e.g. DelegatedResourceAccessError: storage not linked, no
+			// SAS): permanent. Record it with ARR's code, message and MS-CV.
+			c.Status, c.ErrorCode, c.CompletedAt = arrops.ConversionFailed, re.ErrorCode, h.now
+			if c.ErrorCode == "" {
+				c.ErrorCode = http.StatusText(re.StatusCode)
+			}
+			c.ErrorMessage = fmt.Sprintf("%s (HTTP %d, MS-CV %s)", re.Message, re.StatusCode, re.MSCV)
+			log.Warn("ARR refused the conversion", "status", re.StatusCode, "code", re.ErrorCode, "msCV", re.MSCV)
+		}
+	} else {
+		functions.ApplyConversion(c, &resp.Conversion, h.now)
+	}
+	if c.Status == "" {
+		c.Status = arrops.ConversionNotStarted
+	}
+	stored, created, err := h.recs.CreateConversion(ctx, c)
+	if err != nil {
+		return fmt.Errorf("record conversion %s: %w", c.ID, err)
+	}
+	if created && stored.Status.Terminal() {
+		bus, err := h.Bus.Get(ctx)
+		if err != nil {
+			return fmt.Errorf("open messaging: %w", err)
+		}
+		if _, err := functions.SyncConversion(ctx, h.recs, bus, stored, &arr.Conversion{ID: c.ID, Status: arr.ConversionStatus(c.Status)}, h.now); err != nil {
+			return err
+		}
+	}
+	log.Info("conversion started", "status", stored.Status, "output", c.OutputContainer+"/"+c.OutputPath)
+	return nil
+}

@@ -1,0 +1,93 @@
+package functions
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/trigger"
+)
+
+// Func runs one invocation. It writes outputs into out and logs through log
+// (which reaches both the invocation's Logs and stdout).
+type Func func(ctx context.Context, inv *trigger.Invocation, out *trigger.Response, log *slog.Logger) error
+
+// Handle adapts f to the custom-handler protocol.
+func Handle(name string, f Func, stdout io.Writer, level slog.Leveler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		invLog := trigger.NewInvocationLog(0, 0)
+		log := trigger.NewLogger(stdout, invLog, &slog.HandlerOptions{Level: level}).With(
+			"function", name, "invocationId", r.Header.Get(trigger.HeaderInvocationID))
+		inv, _, err := trigger.ReadInvocation(r, 0)
+		if err != nil {
+			// The envelope itself is broken: nothing to record it under. Fail the
+			// invocation so the host retries and finally poisons the message:
+			// it is kept, not dropped.
+			log.Error("invalid invocation envelope", "err", err)
+			writeJSON(w, http.StatusBadRequest, trigger.Response{Logs: invLog.Lines()})
+			return
+		}
+		var out trigger.Response
+		ctx := context.WithValue(r.Context(), invocationKey{}, invocation{r.Header.Get(trigger.HeaderInvocationID), log})
+		err = safeCall(ctx, f, inv, &out, log)
+		if err != nil {
+			log.Warn("invocation failed; the host will retry", "err", err, "code", arrops.ErrorCode(err), "ms", time.Since(start).Milliseconds())
+			writeJSON(w, http.StatusInternalServerError, trigger.Response{Logs: invLog.Lines()})
+			return
+		}
+		log.Debug("invocation done", "ms", time.Since(start).Milliseconds())
+		out.Logs = append(out.Logs, invLog.Lines()...)
+		if err := trigger.WriteResponse(w, out); err != nil {
+			log.Error("write response", "err", err)
+		}
+	}
+}
+
+// safeCall turns a panic into a transient error so one bad message cannot take
+// the handler process (and every in-flight invocation) down.
+func safeCall(ctx context.Context, f Func, inv *trigger.Invocation, out *trigger.Response, log *slog.Logger) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = arrops.Errorf(arrops.EINTERNAL, "panic: %v", p)
+		}
+	}()
+	return f(ctx, inv, out, log)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"Outputs":{},"Logs":["response encoding failed"],"ReturnValue":null}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+type invocationKey struct{}
+
+type invocation struct {
+	id  string
+	log *slog.Logger
+}
+
+// InvocationID returns the host's invocation id of the invocation ctx belongs
+// to ("" outside an invocation).
+func InvocationID(ctx context.Context) string {
+	inv, _ := ctx.Value(invocationKey{}).(invocation)
+	return inv.id
+}
+
+// Logger returns the invocation's logger (its Logs and stdout), or
+// slog.Default outside an invocation, for code that has only a ctx.
+func Logger(ctx context.Context) *slog.Logger {
+	if inv, ok := ctx.Value(invocationKey{}).(invocation); ok && inv.log != nil {
+		return inv.log
+	}
+	return slog.Default()
+}

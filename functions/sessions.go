@@ -1,0 +1,135 @@
+package functions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/arr"
+	"github.com/arrops/arrops/store"
+)
+
+// ErrConcurrentUpdate is the store's ETag precondition failure: someone else
+// wrote the record since it was read. Re-read and retry.
+var ErrConcurrentUpdate = store.ErrConcurrentUpdate
+
+// SessionRecords is the part of the store that keeps session records.
+type SessionRecords interface {
+	GetSession(ctx context.Context, id string) (*arrops.Session, error)
+	CreateSession(ctx context.Context, s *arrops.Session) (*arrops.Session, bool, error)
+	UpdateSession(ctx context.Context, s *arrops.Session) error
+}
+
+// Apply copies what ARR reports about a session into its record and returns
+// whether anything changed. Transition times are taken from the first sighting:
+// ReadyAt when first seen Ready, StoppedAt when first seen terminal.
+func Apply(s *arrops.Session, a *arr.Session, now time.Time) bool {
+	before := *s
+	if a.Status != "" {
+		s.Status = arrops.SessionStatus(a.Status)
+	}
+	if a.Size != "" {
+		s.Size = arrops.SessionSize(a.Size)
+	}
+	if a.MaxLeaseTimeMinutes != nil {
+		s.MaxLeaseMinutes = int(*a.MaxLeaseTimeMinutes)
+	}
+	if a.ElapsedTimeMinutes != nil {
+		s.ElapsedMinutes = int(*a.ElapsedTimeMinutes)
+	}
+	if h, ok := a.Host(); ok {
+		s.Hostname = h
+	}
+	if hp, ip, ok := a.Ports(); ok {
+		s.HandshakePort, s.InspectorPort = hp, ip
+	}
+	if tf, ok := a.TeraflopsKnown(); ok {
+		s.Teraflops = float64(tf)
+	}
+	if a.Error != nil {
+		s.ErrorCode, s.ErrorMessage = a.Error.Code, a.Error.Message
+	}
+	if s.Status == arrops.SessionReady && s.ReadyAt.IsZero() {
+		s.ReadyAt = now
+	}
+	if s.Status.Terminal() {
+		if s.StoppedAt.IsZero() {
+			s.StoppedAt = now
+		}
+		// ARR drops hostname and ports when a session ends.
+		s.Hostname, s.HandshakePort, s.InspectorPort = "", 0, 0
+	}
+	return !sameSession(&before, s)
+}
+
+// sameSession compares what Apply may change. Elapsed minutes of an active
+// session tick every minute; they are written with the next real change (and
+// always at the end), so an unchanged sweep writes nothing.
+func sameSession(a, b *arrops.Session) bool {
+	return a.Status == b.Status && a.Size == b.Size && a.MaxLeaseMinutes == b.MaxLeaseMinutes &&
+		(a.ElapsedMinutes == b.ElapsedMinutes || !b.Status.Terminal()) && a.Hostname == b.Hostname && a.HandshakePort == b.HandshakePort &&
+		a.InspectorPort == b.InspectorPort && a.Teraflops == b.Teraflops && a.ErrorCode == b.ErrorCode &&
+		a.ErrorMessage == b.ErrorMessage && a.ReadyAt.Equal(b.ReadyAt) && a.StoppedAt.Equal(b.StoppedAt)
+}
+
+// Adopt makes a record for a session found in ARR that arrops did not start
+// (portal, scripts): no requester, origin external.
+func Adopt(a *arr.Session, now time.Time) *arrops.Session {
+	s := &arrops.Session{ID: a.ID, Origin: arrops.OriginExternal, CreatedAt: now}
+	if a.CreationTime != nil {
+		s.CreatedAt = a.CreationTime.UTC()
+	}
+	Apply(s, a, now)
+	return s
+}
+
+// Finalize records a session that arrops has just stopped: one GET for ARR's
+// final figures (elapsed minutes, teraflops), then the terminal record with
+// the stop reason. rec may be nil when the session had no record yet.
+// A failed GET is not fatal: the stop happened, so the record says so.
+// claimed reports whether this call claimed the Stopped announcement (see
+// ClaimSessionAnnouncement); pass it to PublishSessionClaim.
+func Finalize(ctx context.Context, arrc *arr.Client, recs SessionRecords, rec *arrops.Session, id, reason string, now time.Time) (s *arrops.Session, claimed bool, err error) {
+	var final *arr.Session
+	if resp, err := arrc.GetSession(ctx, id, nil); err == nil {
+		final = &resp.Session
+	}
+	for attempt := 0; ; attempt++ {
+		if rec == nil {
+			if final != nil {
+				rec = Adopt(final, now)
+			} else {
+				rec = &arrops.Session{ID: id, Origin: arrops.OriginExternal, CreatedAt: now}
+			}
+			var err error
+			if rec, _, err = recs.CreateSession(ctx, rec); err != nil {
+				return nil, false, fmt.Errorf("record stopped session %s: %w", id, err)
+			}
+		}
+		if final != nil {
+			Apply(rec, final, now)
+		}
+		if !rec.Status.Terminal() {
+			// ARR may still say Ready for a moment after the stop call.
+			rec.Status = arrops.SessionStopped
+			rec.StoppedAt = now
+			rec.Hostname, rec.HandshakePort, rec.InspectorPort = "", 0, 0
+		}
+		if rec.StopReason == "" {
+			rec.StopReason = reason
+		}
+		claimed = ClaimSessionAnnouncement(rec, now)
+		err := recs.UpdateSession(ctx, rec)
+		if err == nil {
+			return rec, claimed, nil
+		}
+		if !errors.Is(err, ErrConcurrentUpdate) || attempt == 3 {
+			return nil, false, fmt.Errorf("record stop of %s: %w", id, err)
+		}
+		if rec, err = recs.GetSession(ctx, id); err != nil {
+			return nil, false, fmt.Errorf("re-read session %s: %w", id, err)
+		}
+	}
+}

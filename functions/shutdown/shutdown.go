@@ -1,0 +1,243 @@
+// Package shutdown is the `shutdown` function (timer, %SHUTDOWN_SCHEDULE%): it
+// stops sessions that policy says must stop (maximum age after Ready, quiet
+// hours, daily budget per requester, absolute cap) and warns requesters ahead
+// of a policy stop so they can extend in time.
+//
+// One sweep makes at most one List call (all pages), adopts sessions that
+// arrops did not start, evaluates the policies (package policy) and issues the
+// stops concurrently with a bound. Each stop records the policy and the values
+// that triggered it as stopReason; a session that someone else stopped first
+// is not an error. In dry-run mode nothing is stopped: the record and an event
+// say what would have been stopped and why.
+package shutdown
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/arr"
+	"github.com/arrops/arrops/config"
+	"github.com/arrops/arrops/functions"
+	"github.com/arrops/arrops/functions/watch"
+	"github.com/arrops/arrops/policy"
+	"github.com/arrops/arrops/trigger"
+)
+
+// Binding is the timer binding name in function.json.
+const Binding = "timer"
+
+// Records is the part of the store the function uses.
+type Records interface {
+	functions.SessionRecords
+	ActiveSessions(ctx context.Context, now time.Time) ([]*arrops.Session, error)
+	FinishedSessionsSince(ctx context.Context, since, now time.Time) ([]*arrops.Session, error)
+}
+
+// Deps are the function's collaborators.
+type Deps struct {
+	Config  *config.Config
+	ARR     *functions.Lazy[*arr.Client]
+	Records *functions.Lazy[Records]
+	Bus     *functions.Lazy[functions.Publisher]
+	Now     func() time.Time
+}
+
+// Stats describes one sweep.
+type Stats struct {
+	Listed, Adopted, Stopped, WouldStop, Warned, AlreadyStopped int
+	ListCalls, StopCalls                                        int
+}
+
+// New returns the function.
+func New(d Deps) functions.Func {
+	return func(ctx context.Context, inv *trigger.Invocation, _ *trigger.Response, log *slog.Logger) error {
+		st, err := Sweep(ctx, d, log)
+		log.Info("shutdown sweep", "listed", st.Listed, "adopted", st.Adopted, "stopped", st.Stopped,
+			"wouldStop", st.WouldStop, "warned", st.Warned, "alreadyStopped", st.AlreadyStopped, "dryRun", d.Config.Shutdown.DryRun)
+		return err
+	}
+}
+
+// Sweep runs one shutdown pass.
+func Sweep(ctx context.Context, d Deps, log *slog.Logger) (Stats, error) {
+	var st Stats
+	now := d.Now().UTC()
+	cfg := d.Config.Shutdown
+	recs, err := d.Records.Get(ctx)
+	if err != nil {
+		return st, fmt.Errorf("open records: %w", err)
+	}
+	bus, err := d.Bus.Get(ctx)
+	if err != nil {
+		return st, fmt.Errorf("open messaging: %w", err)
+	}
+	arrc, err := d.ARR.Get(ctx)
+	if err != nil {
+		return st, fmt.Errorf("open ARR client: %w", err)
+	}
+	st.ListCalls = 1
+	listed, err := watch.ListSessions(ctx, arrc)
+	if err != nil {
+		return st, err
+	}
+	st.Listed = len(listed)
+	known, err := recs.ActiveSessions(ctx, now)
+	if err != nil {
+		return st, fmt.Errorf("read active sessions: %w", err)
+	}
+	byID := make(map[string]*arrops.Session, len(known))
+	for _, s := range known {
+		byID[s.ID] = s
+	}
+	// Only sessions ARR lists are running: bring their records up to date
+	// (adopting unknown ones) so the policies see ReadyAt and the tags.
+	active := make([]*arrops.Session, 0, len(listed))
+	for i := range listed {
+		a := &listed[i]
+		rec := byID[a.ID]
+		if rec == nil {
+			s, created, err := recs.CreateSession(ctx, functions.Adopt(a, now))
+			if err != nil {
+				return st, fmt.Errorf("adopt session %s: %w", a.ID, err)
+			}
+			if created {
+				st.Adopted++
+			}
+			rec = s
+		}
+		if _, err := watch.SyncSession(ctx, recs, bus, rec, a, now); err != nil {
+			return st, err
+		}
+		if !rec.Status.Terminal() {
+			active = append(active, rec)
+		}
+	}
+	var finished []*arrops.Session
+	if cfg.BudgetSet {
+		// The budget day is the calendar day in the policy's time zone; read a
+		// little more (a session that ended today may have started yesterday).
+		local := now.In(cfg.TimeZone)
+		since := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, cfg.TimeZone).Add(-26 * time.Hour)
+		if finished, err = recs.FinishedSessionsSince(ctx, since, now); err != nil {
+			return st, fmt.Errorf("read finished sessions: %w", err)
+		}
+	}
+	decisions := policy.Evaluate(now, cfg, active, finished)
+	recByID := make(map[string]*arrops.Session, len(active))
+	for _, s := range active {
+		recByID[s.ID] = s
+	}
+
+	var (
+		mu   sync.Mutex
+		errs []error
+	)
+	note := func(f func()) { mu.Lock(); f(); mu.Unlock() }
+	limit := make(chan struct{}, max(1, cfg.Concurrency))
+	var wg sync.WaitGroup
+	for _, dec := range decisions {
+		s := recByID[dec.SessionID]
+		if s == nil || dec.Action == policy.None {
+			continue
+		}
+		wg.Add(1)
+		limit <- struct{}{}
+		go func() {
+			defer func() { <-limit; wg.Done() }()
+			var err error
+			switch {
+			case dec.Action == policy.Warn:
+				err = warn(ctx, recs, bus, s, dec, now)
+				if err == nil {
+					note(func() { st.Warned++ })
+				}
+			case dec.DryRun || cfg.DryRun:
+				var sent bool
+				sent, err = wouldStop(ctx, recs, bus, s, dec, now)
+				if sent {
+					note(func() { st.WouldStop++ })
+				}
+			default:
+				note(func() { st.StopCalls++ })
+				var already bool
+				already, err = stop(ctx, arrc, recs, bus, s, dec, now)
+				note(func() {
+					if already {
+						st.AlreadyStopped++
+					} else if err == nil {
+						st.Stopped++
+					}
+				})
+				if err == nil {
+					log.Info("policy stop", "sessionId", s.ID, "policy", dec.Policy, "reason", dec.Reason, "alreadyStopped", already)
+				}
+			}
+			if err != nil {
+				note(func() { errs = append(errs, err) })
+			}
+		}()
+	}
+	wg.Wait()
+	return st, errors.Join(errs...)
+}
+
+// StopReason formats a policy decision for the record.
+func StopReason(dec policy.Decision) string {
+	return "policy " + dec.Policy + ": " + dec.Reason
+}
+
+func stop(ctx context.Context, arrc *arr.Client, recs Records, bus functions.Publisher, s *arrops.Session, dec policy.Decision, now time.Time) (already bool, err error) {
+	if _, err := arrc.StopSession(ctx, s.ID, nil); err != nil {
+		var re *arr.ResponseError
+		if !errors.As(err, &re) || (re.StatusCode != http.StatusNotFound && re.StatusCode != http.StatusConflict) {
+			return false, fmt.Errorf("stop session %s (%s): %w", s.ID, dec.Policy, err)
+		}
+		already = true // someone else stopped it first (or ARR forgot it)
+	}
+	rec, claimed, err := functions.Finalize(ctx, arrc, recs, s, s.ID, StopReason(dec), now)
+	if err != nil {
+		return already, err
+	}
+	return already, functions.PublishSessionClaim(ctx, recs, bus, rec, now, claimed)
+}
+
+// wouldStop records and announces a dry-run decision once per session and
+// reason.
+func wouldStop(ctx context.Context, recs Records, bus functions.Publisher, s *arrops.Session, dec policy.Decision, now time.Time) (bool, error) {
+	reason := "would stop (dry run): " + StopReason(dec)
+	if s.StopReason == reason {
+		return false, nil
+	}
+	ev := arrops.SessionEvent(s, now)
+	ev.Type, ev.Reason = arrops.EventSessionWouldStop, reason
+	if err := functions.Announce(ctx, bus, ev, s.ReplyTo, s.CorrelationID, dec.Policy); err != nil {
+		return false, err
+	}
+	s.StopReason = reason
+	if err := recs.UpdateSession(ctx, s); err != nil && !errors.Is(err, functions.ErrConcurrentUpdate) {
+		return true, fmt.Errorf("record dry-run decision for %s: %w", s.ID, err)
+	}
+	return true, nil
+}
+
+// warn announces an upcoming policy stop once per stop time.
+func warn(ctx context.Context, recs Records, bus functions.Publisher, s *arrops.Session, dec policy.Decision, now time.Time) error {
+	ev := arrops.SessionEvent(s, now)
+	ev.Type, ev.Reason = arrops.EventSessionStopWarning, StopReason(dec)
+	stopAt := dec.StopAt.UTC()
+	ev.StopAt = &stopAt
+	if err := functions.Announce(ctx, bus, ev, s.ReplyTo, s.CorrelationID, stopAt.Format("20060102T150405Z")); err != nil {
+		return err
+	}
+	s.WarnedAt = now
+	if err := recs.UpdateSession(ctx, s); err != nil && !errors.Is(err, functions.ErrConcurrentUpdate) {
+		return fmt.Errorf("record warning for %s: %w", s.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,250 @@
+// Package watch is the `watch` function (timer, %WATCH_SCHEDULE%): it keeps
+// the session and conversion records in step with ARR and announces every
+// transition.
+//
+// One sweep makes one List call (following @nextLink pages), then one GET for
+// each recorded active session that left the list (it ended: the GET gives its
+// final state) and one GET per running conversion, with bounded concurrency.
+// Sessions in the list without a record are adopted (origin external). Writes
+// are ETag-conditional and only happen when something changed.
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/arr"
+	"github.com/arrops/arrops/config"
+	"github.com/arrops/arrops/functions"
+	"github.com/arrops/arrops/trigger"
+)
+
+// Binding is the timer binding name in function.json.
+const Binding = "timer"
+
+// Records is the part of the store the function uses.
+type Records interface {
+	functions.SessionRecords
+	functions.ConversionRecords
+	ActiveSessions(ctx context.Context, now time.Time) ([]*arrops.Session, error)
+	ActiveConversions(ctx context.Context, now time.Time) ([]*arrops.Conversion, error)
+}
+
+// Deps are the function's collaborators.
+type Deps struct {
+	Config  *config.Config
+	ARR     *functions.Lazy[*arr.Client]
+	Records *functions.Lazy[Records]
+	Bus     *functions.Lazy[functions.Publisher]
+	Now     func() time.Time
+}
+
+// Stats describes one sweep (logged, and used by tests and benchmarks).
+type Stats struct {
+	Listed, Adopted, Gets, Writes, ConversionGets, ConversionWrites int
+}
+
+// New returns the function.
+func New(d Deps) functions.Func {
+	return func(ctx context.Context, inv *trigger.Invocation, _ *trigger.Response, log *slog.Logger) error {
+		if t, err := inv.Timer(Binding); err == nil && t.IsPastDue {
+			log.Info("timer is past due; sweeping now")
+		}
+		st, err := Sweep(ctx, d)
+		log.Info("watch sweep", "listed", st.Listed, "adopted", st.Adopted, "gets", st.Gets, "writes", st.Writes,
+			"conversionGets", st.ConversionGets, "conversionWrites", st.ConversionWrites)
+		return err
+	}
+}
+
+// Sweep runs one watch pass.
+func Sweep(ctx context.Context, d Deps) (Stats, error) {
+	var st Stats
+	now := d.Now().UTC()
+	recs, err := d.Records.Get(ctx)
+	if err != nil {
+		return st, fmt.Errorf("open records: %w", err)
+	}
+	bus, err := d.Bus.Get(ctx)
+	if err != nil {
+		return st, fmt.Errorf("open messaging: %w", err)
+	}
+	arrc, err := d.ARR.Get(ctx)
+	if err != nil {
+		return st, fmt.Errorf("open ARR client: %w", err)
+	}
+	listed, err := ListSessions(ctx, arrc)
+	if err != nil {
+		return st, err
+	}
+	st.Listed = len(listed)
+	active, err := recs.ActiveSessions(ctx, now)
+	if err != nil {
+		return st, fmt.Errorf("read active sessions: %w", err)
+	}
+	byID := make(map[string]*arrops.Session, len(active))
+	for _, s := range active {
+		byID[s.ID] = s
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
+	count := func(p *int, n int) {
+		mu.Lock()
+		*p += n
+		mu.Unlock()
+	}
+	limit := make(chan struct{}, max(1, d.Config.WatchConcurrency))
+	var wg sync.WaitGroup
+	goBounded := func(f func()) {
+		wg.Add(1)
+		limit <- struct{}{}
+		go func() {
+			defer func() { <-limit; wg.Done() }()
+			f()
+		}()
+	}
+	seen := make(map[string]bool, len(listed))
+	for i := range listed {
+		a := &listed[i]
+		seen[a.ID] = true
+		rec := byID[a.ID]
+		goBounded(func() {
+			if rec == nil {
+				// Not active in our records: adopt, or (rarely) a record that is
+				// terminal or older than the active window; CreateSession returns it.
+				s, created, err := recs.CreateSession(ctx, functions.Adopt(a, now))
+				if err != nil {
+					fail(fmt.Errorf("adopt session %s: %w", a.ID, err))
+					return
+				}
+				if created {
+					count(&st.Adopted, 1)
+					count(&st.Writes, 1)
+				}
+				rec = s
+			}
+			n, err := SyncSession(ctx, recs, bus, rec, a, now)
+			count(&st.Writes, n)
+			if err != nil {
+				fail(err)
+			}
+		})
+	}
+	for _, rec := range active {
+		if seen[rec.ID] {
+			continue
+		}
+		goBounded(func() {
+			count(&st.Gets, 1)
+			resp, err := arrc.GetSession(ctx, rec.ID, nil)
+			var a *arr.Session
+			switch {
+			case err == nil:
+				a = &resp.Session
+			case statusOf(err) == http.StatusNotFound:
+				// ARR has no such session (create never reached it, or it was
+				// purged after 30 days): end the record with a clear reason.
+				a = &arr.Session{ID: rec.ID, Status: arr.SessionStatus(arrops.SessionError),
+					Error: &arr.ErrorDetails{Code: "NotFound", Message: "ARR has no session with this id"}}
+			default:
+				fail(fmt.Errorf("get session %s: %w", rec.ID, err))
+				return
+			}
+			n, err := SyncSession(ctx, recs, bus, rec, a, now)
+			count(&st.Writes, n)
+			if err != nil {
+				fail(err)
+			}
+		})
+	}
+	convs, err := recs.ActiveConversions(ctx, now)
+	if err != nil {
+		fail(fmt.Errorf("read active conversions: %w", err))
+	}
+	for _, c := range convs {
+		goBounded(func() {
+			count(&st.ConversionGets, 1)
+			resp, err := arrc.GetConversion(ctx, c.ID, nil)
+			if err != nil {
+				fail(fmt.Errorf("get conversion %s: %w", c.ID, err))
+				return
+			}
+			wrote, err := functions.SyncConversion(ctx, recs, bus, c, &resp.Conversion, now)
+			if wrote {
+				count(&st.ConversionWrites, 1)
+			}
+			if err != nil {
+				fail(err)
+			}
+		})
+	}
+	wg.Wait()
+	return st, errors.Join(errs...)
+}
+
+// ListSessions reads every page of ARR's session list (one List call per page).
+func ListSessions(ctx context.Context, arrc *arr.Client) ([]arr.Session, error) {
+	var out []arr.Session
+	pager := arrc.NewListSessionsPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		out = append(out, page.Sessions...)
+	}
+	return out, nil
+}
+
+// SyncSession writes ARR's view of one session into its record (re-reading on
+// ETag conflicts) and announces a new status once. It returns the number of
+// table writes made.
+func SyncSession(ctx context.Context, recs functions.SessionRecords, bus functions.Publisher, rec *arrops.Session, a *arr.Session, now time.Time) (int, error) {
+	writes := 0
+	for attempt := 0; ; attempt++ {
+		changed := functions.Apply(rec, a, now)
+		claimed := functions.ClaimSessionAnnouncement(rec, now)
+		if changed || claimed {
+			err := recs.UpdateSession(ctx, rec)
+			if errors.Is(err, functions.ErrConcurrentUpdate) && attempt < 3 {
+				if rec, err = recs.GetSession(ctx, rec.ID); err != nil {
+					return writes, fmt.Errorf("re-read session: %w", err)
+				}
+				continue
+			}
+			if err != nil {
+				return writes, fmt.Errorf("record session %s: %w", rec.ID, err)
+			}
+			writes++
+		}
+		claimedAt := rec.AnnounceClaimedAt
+		if err := functions.PublishSessionClaim(ctx, recs, bus, rec, now, claimed); err != nil {
+			return writes, err
+		}
+		if !claimedAt.IsZero() && rec.AnnounceClaimedAt.IsZero() {
+			writes++
+		}
+		return writes, nil
+	}
+}
+
+func statusOf(err error) int {
+	var re *arr.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	return 0
+}

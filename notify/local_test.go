@@ -1,0 +1,229 @@
+package notify
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+
+	"github.com/arrops/arrops/config"
+	"github.com/arrops/arrops/internal/azuritetest"
+	"github.com/arrops/arrops/internal/localbus"
+)
+
+func TestQueueName(t *testing.T) {
+	tests := []struct {
+		entity, want, err string
+	}{
+		{"arr-events", "arr-events", ""},
+		{"Viewer_Replies/EU", "viewer-replies-eu", ""},
+		{"my.app..replies", "my-app-replies", ""},
+		{"--lead--trail--", "lead-trail", ""},
+		{"arrctl-0a1b2c", "arrctl-0a1b2c", ""},
+		{"", "", "no letters or digits"},
+		{"__", "", "no letters or digits"},
+		{"ab", "", "shorter than 3"},
+		{strings.Repeat("a", 64), "", "more than 63"},
+		{strings.Repeat("a", 63), strings.Repeat("a", 63), ""},
+	}
+	for _, tt := range tests {
+		got, err := QueueName(tt.entity)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("QueueName(%q) = %q, %v; want error %q", tt.entity, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("QueueName(%q) = %q, %v; want %q", tt.entity, got, err, tt.want)
+		}
+	}
+}
+
+func TestLocal(t *testing.T) {
+	az := azuritetest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	svc, err := QueueService(az.ConnectionString, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewLocal(svc)
+	l.PollInterval = 20 * time.Millisecond
+
+	t.Run("RoundTrip", func(t *testing.T) {
+		msgs := []Message{
+			{MessageID: "s1.SessionReady.Ready", Subject: "SessionReady", CorrelationID: "cmd-1", ReplyTo: "back",
+				ContentType: "application/json", ApplicationProperties: map[string]any{"eventType": "SessionReady", "n": 2.5, "ok": true},
+				Body: []byte(`{"type":"SessionReady","hostname":"h"}`)},
+			{MessageID: "m2", Body: []byte("plain text ü")},
+		}
+		if err := l.Publish(ctx, "Viewer_Replies", msgs...); err != nil {
+			t.Fatal(err)
+		}
+		// On the queue: base64 of the envelope JSON, under the mapped name.
+		raw := svc.NewQueueClient("viewer-replies")
+		peek, err := raw.PeekMessages(ctx, &azqueue.PeekMessagesOptions{NumberOfMessages: ptr(int32(32))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(peek.Messages) != 2 {
+			t.Fatalf("%d messages on viewer-replies, want 2", len(peek.Messages))
+		}
+		js, err := base64.StdEncoding.DecodeString(*peek.Messages[0].MessageText)
+		if err != nil {
+			t.Fatalf("queue text is not base64: %v", err)
+		}
+		var env localbus.Envelope
+		if err := json.Unmarshal(js, &env); err != nil || env.MessageID != "s1.SessionReady.Ready" || env.Body != string(msgs[0].Body) {
+			t.Errorf("envelope %s: %+v %v", js, env, err)
+		}
+		got, err := l.Receive(ctx, "Viewer_Replies", 10, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, msgs) {
+			t.Errorf("received\n%+v\nwant\n%+v", got, msgs)
+		}
+		// Settled: gone from the queue.
+		if again, err := l.Receive(ctx, "Viewer_Replies", 10, 0); err != nil || len(again) != 0 {
+			t.Errorf("after settle: %v %v", again, err)
+		}
+	})
+
+	t.Run("WaitAndMax", func(t *testing.T) {
+		start := time.Now()
+		got, err := l.Receive(ctx, "empty-queue", 5, 150*time.Millisecond)
+		if err != nil || got != nil && len(got) != 0 {
+			t.Fatalf("empty: %v %v", got, err)
+		}
+		if d := time.Since(start); d < 150*time.Millisecond || d > 10*time.Second {
+			t.Errorf("waited %v, want about 150ms", d)
+		}
+		// A message published while Receive waits is picked up.
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			l.Publish(context.Background(), "late-queue", Message{MessageID: "late"})
+		}()
+		got, err = l.Receive(ctx, "late-queue", 1, 5*time.Second)
+		if err != nil || len(got) != 1 || got[0].MessageID != "late" {
+			t.Errorf("late message: %v %v", got, err)
+		}
+		var batch []Message
+		for i := range 40 {
+			batch = append(batch, Message{MessageID: string(rune('a'+i%26)) + strings.Repeat("x", i)})
+		}
+		if err := l.Publish(ctx, "many", batch...); err != nil {
+			t.Fatal(err)
+		}
+		got, err = l.Receive(ctx, "many", 3, time.Second)
+		if err != nil || len(got) != 3 {
+			t.Errorf("max 3: got %d, %v", len(got), err)
+		}
+		got, err = l.Receive(ctx, "many", 100, time.Second)
+		if err != nil || len(got) != 32 {
+			t.Errorf("max 100: got %d (one storage call returns at most 32), %v", len(got), err)
+		}
+	})
+
+	t.Run("Republish", func(t *testing.T) {
+		// Storage queues have no duplicate detection: the same id twice is two
+		// messages, both with the id consumers dedupe by.
+		m := Message{MessageID: "same", Body: []byte("{}")}
+		l.Publish(ctx, "dupes", m)
+		l.Publish(ctx, "dupes", m)
+		got, err := l.Receive(ctx, "dupes", 10, time.Second)
+		if err != nil || len(got) != 2 || got[0].MessageID != "same" || got[1].MessageID != "same" {
+			t.Errorf("republished: %+v %v", got, err)
+		}
+	})
+
+	t.Run("BareText", func(t *testing.T) {
+		q := svc.NewQueueClient("by-hand")
+		svc.CreateQueue(ctx, "by-hand", nil)
+		q.EnqueueMessage(ctx, base64.StdEncoding.EncodeToString([]byte(`{"action":"stop","sessionId":"s1"}`)), nil)
+		got, err := l.Receive(ctx, "by-hand", 1, time.Second)
+		if err != nil || len(got) != 1 || string(got[0].Body) != `{"action":"stop","sessionId":"s1"}` || got[0].MessageID == "" {
+			t.Errorf("bare body: %+v %v", got, err)
+		}
+	})
+
+	t.Run("Errors", func(t *testing.T) {
+		if err := l.Publish(ctx, "q1q", Message{Body: []byte("x")}); err == nil {
+			t.Error("message without id accepted")
+		}
+		if err := l.Publish(ctx, "q1q", Message{MessageID: "b", Body: []byte{0xff, 0xfe}}); err == nil {
+			t.Error("binary body accepted by the text transport")
+		}
+		if err := l.Publish(ctx, "..", Message{MessageID: "x"}); err == nil || !strings.Contains(err.Error(), `".."`) {
+			t.Errorf("bad entity: %v", err)
+		}
+		if _, err := l.Receive(ctx, "q1q", 0, 0); err == nil {
+			t.Error("max 0 accepted")
+		}
+	})
+
+	t.Run("NewFromSettings", func(t *testing.T) {
+		bus, err := NewFromSettings(&config.Config{LocalBus: true, StorageConnectionString: az.ConnectionString}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bus.Close(ctx)
+		if err := bus.Publish(ctx, config.EventsTopic, Message{MessageID: "e1", Subject: "SessionReady", Body: []byte("{}")}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := bus.Receive(ctx, config.EventsTopic, 1, time.Second)
+		if err != nil || len(got) != 1 || got[0].Subject != "SessionReady" {
+			t.Errorf("settings bus: %+v %v", got, err)
+		}
+	})
+}
+
+func TestNewFromSettingsServiceBus(t *testing.T) {
+	// Building the client does not connect; the connection string is a fake
+	// with a made-up key, never sent anywhere.
+	cfg := &config.Config{ServiceBusConnectionString: "Endpoint=sb://example.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=bm90LWEta2V5"}
+	bus, err := NewFromSettings(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := bus.Publisher.(*ServiceBus); !ok {
+		t.Errorf("publisher %T, want *ServiceBus", bus.Publisher)
+	}
+	if err := bus.Close(context.Background()); err != nil {
+		t.Error(err)
+	}
+	if _, err := NewFromSettings(&config.Config{ServiceBusNamespace: "ns.servicebus.windows.net"}, nil); err == nil {
+		t.Error("namespace without credential accepted")
+	}
+	_, err = NewFromSettings(&config.Config{ServiceBusConnectionString: "Endpoint=garbage;SharedAccessKey=c2VjcmV0"}, nil)
+	if err == nil || strings.Contains(err.Error(), "c2VjcmV0") {
+		t.Errorf("bad connection string: %v (must fail without quoting the key)", err)
+	}
+	if _, err := NewFromSettings(&config.Config{LocalBus: true}, nil); err == nil {
+		t.Error("local mode without storage accepted")
+	}
+}
+
+// FuzzFromQueueText decodes arbitrary queue text as Receive does: never a
+// panic, always a message id, and an envelope survives publish → decode.
+func FuzzFromQueueText(f *testing.F) {
+	env, _ := localbus.EncodeBase64(localbus.Envelope{MessageID: "m1", Subject: "s", Body: `{"a":1}`,
+		ApplicationProperties: map[string]any{"k": "v"}})
+	f.Add(env)
+	f.Add(`{"messageId":"m2","body":"x"}`)
+	f.Add(base64.StdEncoding.EncodeToString([]byte(`{"action":"start"}`)))
+	f.Add("not base64 at all")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, text string) {
+		m := fromQueueText(text, "queue-id")
+		if m.MessageID == "" {
+			t.Fatal("message without id")
+		}
+	})
+}

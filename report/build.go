@@ -1,0 +1,476 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/arrops/arrops"
+)
+
+// Labels for records that lack the grouped attribute.
+const (
+	NoRequester = "(none)"
+	Untagged    = "(untagged)"
+)
+
+// MaxConversionRows bounds the conversion rows an HTML report lists; the
+// summary still covers every conversion.
+const MaxConversionRows = 500
+
+// MaxTopFailures is how many failure codes the conversions summary ranks.
+const MaxTopFailures = 5
+
+// Report is the aggregated result of Build.
+type Report struct {
+	From, To        string // YYYY-MM-DD, inclusive
+	GroupBy         string
+	GeneratedAt     time.Time
+	Currency        string
+	RatesConfigured bool
+	Note            string   // NoRates when rates are not set
+	Groups          []Group  // the chosen groupBy, sorted by key
+	Requesters      []Group  // always by requester (for the HTML chart), by hours descending
+	Days            []Day    // every day of the range, in order
+	Sizes           []string // sizes seen, Standard and Premium first
+	Totals          Totals
+	Conversions     ConversionSummary
+	ConversionRows  []ConversionRow // HTML only, newest first, at most MaxConversionRows
+}
+
+// Totals are the sums over sessions, for a group or the whole report.
+type Totals struct {
+	Minutes float64 `json:"minutes"`
+	Hours   float64 `json:"hours"`
+	Cost    float64 `json:"cost"` // 0 without rates
+	Count   int     `json:"sessions"`
+	Running int     `json:"running"`
+}
+
+// Group is one row of the grouped totals.
+type Group struct {
+	Key string `json:"key"`
+	Totals
+}
+
+// Day is one UTC day's session hours by size.
+type Day struct {
+	Date  string             `json:"date"`
+	Hours map[string]float64 `json:"hours"` // by size; sizes without time are absent
+	Total float64            `json:"totalHours"`
+	Cost  float64            `json:"cost"`
+}
+
+// ConversionSummary describes the conversions created in the range.
+type ConversionSummary struct {
+	Count     int `json:"count"`
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"` // Failed, Cancelled and Rejected
+	Running   int `json:"running"`
+	// SuccessRate is Succeeded over finished conversions (0..1); null when
+	// none finished.
+	SuccessRate   *float64      `json:"successRate"`
+	MedianSeconds *float64      `json:"medianSeconds"` // of finished conversions with both times
+	P95Seconds    *float64      `json:"p95Seconds"`
+	TopFailures   []FailureCode `json:"topFailureCodes"`
+}
+
+// FailureCode counts conversions that failed with one error code.
+type FailureCode struct {
+	Code  string `json:"code"`
+	Count int    `json:"count"`
+}
+
+// ConversionRow is one conversion as the HTML table lists it.
+type ConversionRow struct {
+	ID, Status, Input, ErrorCode, ErrorMessage string
+	Created                                    time.Time
+	Duration                                   time.Duration // 0 while running
+}
+
+// SessionRow is one listed session with its billing, as JSON and CSV stream it.
+type SessionRow struct {
+	ID          string `json:"id"`
+	Size        string `json:"size"`
+	Status      string `json:"status"`
+	Origin      string `json:"origin,omitempty"`
+	RequestedBy string `json:"requestedBy"`
+	// Group is the session's key under the report's groupBy (for day: the
+	// first day it billed, or its creation day).
+	Group      string            `json:"group"`
+	Tags       map[string]string `json:"tags,omitempty"`
+	CreatedAt  time.Time         `json:"createdAt,omitzero"`
+	ReadyAt    time.Time         `json:"readyAt,omitzero"`
+	StoppedAt  time.Time         `json:"stoppedAt,omitzero"`
+	Minutes    float64           `json:"billedMinutes"`
+	Hours      float64           `json:"billedHours"`
+	Cost       *float64          `json:"cost,omitempty"` // absent without rates
+	Running    bool              `json:"running"`
+	StopReason string            `json:"stopReason,omitempty"`
+	ErrorCode  string            `json:"errorCode,omitempty"`
+	Note       string            `json:"note,omitempty"`
+}
+
+// Build aggregates sessions and conversions for q as of now. It reads both
+// iterators once and keeps only aggregates; an iterator error or a cancelled
+// ctx aborts it.
+func Build(ctx context.Context, q Query, rates Rates, now time.Time,
+	sessions iter.Seq2[*arrops.Session, error], conversions iter.Seq2[*arrops.Conversion, error]) (*Report, error) {
+	return build(ctx, q, rates, now, sessions, conversions, nil)
+}
+
+// ctxCheckEvery spaces out ctx.Err calls: they lock a mutex.
+const ctxCheckEvery = 256
+
+// build is Build with a callback receiving every listed session as it is
+// billed, which Render uses to stream rows.
+func build(ctx context.Context, q Query, rates Rates, now time.Time,
+	sessions iter.Seq2[*arrops.Session, error], conversions iter.Seq2[*arrops.Conversion, error],
+	onSession func(*SessionRow) error) (*Report, error) {
+	a := newAggregator(q, rates, now)
+	a.wantRows = onSession != nil
+	n := 0
+	if sessions != nil {
+		for s, err := range sessions {
+			if err != nil {
+				return nil, fmt.Errorf("report: reading sessions: %w", err)
+			}
+			if n++; n%ctxCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, fmt.Errorf("report: %w", err)
+				}
+			}
+			if s == nil {
+				continue
+			}
+			if row := a.addSession(s); row != nil {
+				if err := onSession(row); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if conversions != nil {
+		for c, err := range conversions {
+			if err != nil {
+				return nil, fmt.Errorf("report: reading conversions: %w", err)
+			}
+			if n++; n%ctxCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, fmt.Errorf("report: %w", err)
+				}
+			}
+			if c != nil {
+				a.addConversion(c)
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	return a.finish(), nil
+}
+
+type aggregator struct {
+	q          Query
+	rates      Rates
+	now        time.Time
+	start, end time.Time
+	keepConvs  bool
+	wantRows   bool // someone streams session rows
+	groups     map[string]*Totals
+	requesters map[string]*Totals
+	// dayHours[size][day index]; days are few (≤ 366) and sizes two.
+	dayHours map[string][]float64
+	dayCost  []float64
+	totals   Totals
+	conv     ConversionSummary
+	durs     []float64 // seconds of finished conversions
+	failures map[string]int
+	convRows []ConversionRow
+	row      SessionRow // reused: callbacks must not keep it
+	rowCost  float64
+}
+
+func newAggregator(q Query, rates Rates, now time.Time) *aggregator {
+	return &aggregator{
+		q: q, rates: rates, now: now.UTC(),
+		start: q.Start(), end: q.End(),
+		keepConvs:  q.Format == FormatHTML,
+		groups:     map[string]*Totals{},
+		requesters: map[string]*Totals{},
+		dayHours:   map[string][]float64{},
+		dayCost:    make([]float64, q.Days()),
+		failures:   map[string]int{},
+	}
+}
+
+func add(m map[string]*Totals, key string, minutes, cost float64, running bool) {
+	t := m[key]
+	if t == nil {
+		t = &Totals{}
+		m[key] = t
+	}
+	t.Minutes += minutes
+	t.Cost += cost
+	t.Count++
+	if running {
+		t.Running++
+	}
+}
+
+func orDefault(s, def string) string {
+	if strings.TrimSpace(s) == "" {
+		return def
+	}
+	return s
+}
+
+// tagValue looks the key up exactly first, then in any casing, as the rest
+// of arrops treats tag keys (keepAlive).
+func tagValue(tags map[string]string, key string) string {
+	if v, ok := tags[key]; ok {
+		return orDefault(v, Untagged)
+	}
+	for k, v := range tags {
+		if strings.EqualFold(k, key) {
+			return orDefault(v, Untagged)
+		}
+	}
+	return Untagged
+}
+
+func (a *aggregator) addSession(s *arrops.Session) *SessionRow {
+	b := Bill(s, a.start, a.end, a.now)
+	if !b.Overlaps(s, a.start, a.end) {
+		return nil
+	}
+	size := orDefault(string(s.Size), "(unknown)")
+	rate, hasRate := a.rates.PerHour(s.Size)
+	if a.rates.Set && !hasRate && b.Note == "" {
+		b.Note = NoteUnknownSize
+	}
+	cost := b.Minutes / 60 * rate
+	requester := orDefault(s.RequestedBy, NoRequester)
+
+	a.totals.Minutes += b.Minutes
+	a.totals.Cost += cost
+	a.totals.Count++
+	if b.Running {
+		a.totals.Running++
+	}
+	add(a.requesters, requester, b.Minutes, cost, b.Running)
+	var group string
+	switch a.q.GroupBy {
+	case GroupRequester:
+		group = requester
+	case GroupSize:
+		group = size
+	case GroupTag:
+		group = tagValue(s.Tags, a.q.TagKey)
+	case GroupDay:
+		if b.Minutes == 0 { // listed on its creation day
+			group = s.CreatedAt.UTC().Format(dateLayout)
+			add(a.groups, group, 0, 0, b.Running)
+		} else {
+			group = b.Start.Format(dateLayout) // per-day sums are added below
+		}
+	}
+	if a.q.GroupBy != GroupDay {
+		add(a.groups, group, b.Minutes, cost, b.Running)
+	}
+	if b.Minutes > 0 {
+		hours := a.dayHours[size]
+		if hours == nil {
+			hours = make([]float64, len(a.dayCost))
+			a.dayHours[size] = hours
+		}
+		splitDays(b.Start, b.End, func(day time.Time, minutes float64) {
+			i := int(day.Sub(a.start) / (24 * time.Hour))
+			if i < 0 || i >= len(hours) {
+				return
+			}
+			hours[i] += minutes / 60
+			a.dayCost[i] += minutes / 60 * rate
+			if a.q.GroupBy == GroupDay {
+				// A session spanning midnight counts once on each day it ran.
+				add(a.groups, day.Format(dateLayout), minutes, minutes/60*rate, b.Running)
+			}
+		})
+	}
+
+	if !a.wantRows {
+		return nil
+	}
+	r := &a.row
+	*r = SessionRow{
+		ID: s.ID, Size: string(s.Size), Status: string(s.Status), Origin: string(s.Origin),
+		RequestedBy: s.RequestedBy, Group: group, Tags: s.Tags,
+		CreatedAt: utc(s.CreatedAt), ReadyAt: utc(s.ReadyAt), StoppedAt: utc(s.StoppedAt),
+		Minutes: round(b.Minutes, 2), Hours: round(b.Minutes/60, 3),
+		Running: b.Running, StopReason: s.StopReason, ErrorCode: s.ErrorCode, Note: b.Note,
+	}
+	if a.rates.Set {
+		a.rowCost = round(cost, 2)
+		r.Cost = &a.rowCost
+	}
+	return r
+}
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
+}
+
+func (a *aggregator) addConversion(c *arrops.Conversion) {
+	if c.CreatedAt.Before(a.start) || !c.CreatedAt.Before(a.end) {
+		return
+	}
+	a.conv.Count++
+	switch c.Status {
+	case arrops.ConversionSucceeded:
+		a.conv.Succeeded++
+	case arrops.ConversionFailed, arrops.ConversionCancelled, arrops.ConversionRejected:
+		a.conv.Failed++
+		a.failures[orDefault(c.ErrorCode, "("+string(c.Status)+")")]++
+	default:
+		a.conv.Running++
+	}
+	d := c.Duration()
+	if c.Status.Terminal() && d > 0 {
+		a.durs = append(a.durs, d.Seconds())
+	}
+	if a.keepConvs {
+		row := ConversionRow{
+			ID: c.ID, Status: string(c.Status), Input: strings.TrimPrefix(c.InputContainer+"/"+c.InputPath, "/"),
+			ErrorCode: c.ErrorCode, ErrorMessage: c.ErrorMessage, Created: c.CreatedAt.UTC(), Duration: d,
+		}
+		// Keep the newest MaxConversionRows without holding the rest.
+		if len(a.convRows) < MaxConversionRows {
+			a.convRows = append(a.convRows, row)
+		} else if i := oldestRow(a.convRows); row.Created.After(a.convRows[i].Created) {
+			a.convRows[i] = row
+		}
+	}
+}
+
+func oldestRow(rows []ConversionRow) int {
+	o := 0
+	for i := range rows {
+		if rows[i].Created.Before(rows[o].Created) {
+			o = i
+		}
+	}
+	return o
+}
+
+func round(f float64, places int) float64 {
+	p := math.Pow10(places)
+	return math.Round(f*p) / p
+}
+
+func finishTotals(t Totals) Totals {
+	return Totals{Minutes: round(t.Minutes, 2), Hours: round(t.Minutes/60, 3), Cost: round(t.Cost, 2), Count: t.Count, Running: t.Running}
+}
+
+func sortedGroups(m map[string]*Totals) []Group {
+	gs := make([]Group, 0, len(m))
+	for k, t := range m {
+		gs = append(gs, Group{Key: k, Totals: finishTotals(*t)})
+	}
+	sort.Slice(gs, func(i, j int) bool { return gs[i].Key < gs[j].Key })
+	return gs
+}
+
+func (a *aggregator) finish() *Report {
+	r := &Report{
+		From: a.q.From.Format(dateLayout), To: a.q.To.Format(dateLayout),
+		GroupBy: a.q.GroupLabel(), GeneratedAt: a.now,
+		Currency: a.rates.Currency, RatesConfigured: a.rates.Set,
+		Groups: sortedGroups(a.groups), Requesters: sortedGroups(a.requesters),
+		Totals: finishTotals(a.totals),
+	}
+	if !a.rates.Set {
+		r.Note = NoRates
+		r.Currency = ""
+	}
+	sort.SliceStable(r.Requesters, func(i, j int) bool { return r.Requesters[i].Minutes > r.Requesters[j].Minutes })
+	for size := range a.dayHours {
+		r.Sizes = append(r.Sizes, size)
+	}
+	sort.Slice(r.Sizes, func(i, j int) bool { return sizeOrder(r.Sizes[i]) < sizeOrder(r.Sizes[j]) })
+	r.Days = make([]Day, len(a.dayCost))
+	for i := range r.Days {
+		d := Day{Date: a.start.AddDate(0, 0, i).Format(dateLayout), Hours: map[string]float64{}, Cost: round(a.dayCost[i], 2)}
+		var total float64
+		for _, size := range r.Sizes {
+			if h := a.dayHours[size][i]; h > 0 {
+				d.Hours[size] = round(h, 3)
+				total += h
+			}
+		}
+		d.Total = round(total, 3)
+		r.Days[i] = d
+	}
+
+	c := a.conv
+	if fin := c.Succeeded + c.Failed; fin > 0 {
+		rate := round(float64(c.Succeeded)/float64(fin), 4)
+		c.SuccessRate = &rate
+	}
+	if len(a.durs) > 0 {
+		slices.Sort(a.durs)
+		m, p := round(quantile(a.durs, 0.5), 1), round(quantile(a.durs, 0.95), 1)
+		c.MedianSeconds, c.P95Seconds = &m, &p
+	}
+	c.TopFailures = []FailureCode{}
+	for code, n := range a.failures {
+		c.TopFailures = append(c.TopFailures, FailureCode{Code: code, Count: n})
+	}
+	sort.Slice(c.TopFailures, func(i, j int) bool {
+		x, y := c.TopFailures[i], c.TopFailures[j]
+		return x.Count > y.Count || x.Count == y.Count && x.Code < y.Code
+	})
+	if len(c.TopFailures) > MaxTopFailures {
+		c.TopFailures = c.TopFailures[:MaxTopFailures]
+	}
+	r.Conversions = c
+	sort.Slice(a.convRows, func(i, j int) bool {
+		x, y := a.convRows[i], a.convRows[j]
+		return x.Created.After(y.Created) || x.Created.Equal(y.Created) && x.ID < y.ID
+	})
+	r.ConversionRows = a.convRows
+	return r
+}
+
+func sizeOrder(s string) string {
+	switch s {
+	case string(arrops.SizeStandard):
+		return "0"
+	case string(arrops.SizePremium):
+		return "1"
+	}
+	return "2" + s
+}
+
+// quantile of sorted xs by linear interpolation between closest ranks (the
+// "R-7" definition spreadsheets use), so the median of an even count is the
+// mean of the middle two.
+func quantile(xs []float64, p float64) float64 {
+	if len(xs) == 1 {
+		return xs[0]
+	}
+	h := p * float64(len(xs)-1)
+	lo := int(h)
+	if lo >= len(xs)-1 {
+		return xs[len(xs)-1]
+	}
+	return xs[lo] + (h-float64(lo))*(xs[lo+1]-xs[lo])
+}

@@ -1,0 +1,133 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arrops/arrops"
+)
+
+func renderHTML(t testing.TB, q Query, rates Rates) string {
+	t.Helper()
+	ss, cs := dataset()
+	var buf bytes.Buffer
+	if err := Render(context.Background(), &buf, q, rates, fixedNow, seq(ss), seq(cs)); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func TestHTMLEscapesRecordStrings(t *testing.T) {
+	for _, groupBy := range []string{GroupRequester, GroupTag} {
+		t.Run(groupBy, func(t *testing.T) {
+			page := renderHTML(t, novemberQuery(FormatHTML, groupBy, "project"), testRates)
+			for _, bad := range []string{"<script", "<img", "onerror=alert"} {
+				// onerror= survives only inside escaped text, where its < is &lt;.
+				if bad == "onerror=alert" {
+					if regexp.MustCompile(`<[^>]*onerror=`).MatchString(page) {
+						t.Errorf("an element carries onerror")
+					}
+					continue
+				}
+				if strings.Contains(page, bad) {
+					t.Errorf("page contains %q unescaped", bad)
+				}
+			}
+			if !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+				t.Error("the XSS requester is not shown as escaped text")
+			}
+			if groupBy == GroupTag && !strings.Contains(page, "&lt;img src=x onerror=alert(2)&gt;") {
+				t.Error("the XSS tag value is not shown as escaped text")
+			}
+		})
+	}
+}
+
+func TestHTMLContent(t *testing.T) {
+	page := renderHTML(t, novemberQuery(FormatHTML, GroupRequester, ""), testRates)
+	checks := []string{
+		"<title>ARR usage 2026-11-01 to 2026-11-23</title>",
+		`id="total-hours">9.01<`,
+		`id="total-cost">72.23 USD<`,
+		`data-date="2026-11-05" data-size="Premium" data-hours="2"`,
+		`data-requester="alice" data-hours="4"`,
+		`<td class="msg">the FBX file is corrupt</td>`,
+	}
+	for _, c := range checks {
+		if !strings.Contains(page, c) {
+			t.Errorf("page lacks %s", c)
+		}
+	}
+	// Seven non-empty (day, size) cells; six requesters (carol at 0 h); seven conversions in range.
+	if n := strings.Count(page, `<rect class="bar" x=`); n != 13 {
+		t.Errorf("%d bars, want 13", n)
+	}
+	if n := strings.Count(page, `<tr class="`); n != 7 {
+		t.Errorf("%d conversion rows, want 7", n)
+	}
+	if strings.Contains(page, "rates-note") {
+		t.Error("rates note shown although rates are set")
+	}
+	for _, ext := range []string{"<script", "src=\"http", "href=\"http", "<link"} {
+		if strings.Contains(page, ext) {
+			t.Errorf("page is not self-contained: %s", ext)
+		}
+	}
+
+	noRates := renderHTML(t, novemberQuery(FormatHTML, GroupRequester, ""), Rates{})
+	if !strings.Contains(noRates, "no rates configured") || strings.Contains(noRates, "total-cost") {
+		t.Error("without rates the page must say so and show no cost")
+	}
+}
+
+func TestHTMLManyRequestersAndEmpty(t *testing.T) {
+	var ss []*arrops.Session
+	for i := range 40 {
+		ss = append(ss, &arrops.Session{ID: fmt.Sprint("s", i), Size: arrops.SizeStandard, Status: arrops.SessionStopped,
+			RequestedBy: fmt.Sprintf("requester-%02d-with-a-rather-long-name-that-goes-on", i),
+			ReadyAt:     ts("2026-11-03T10:00:00Z"), StoppedAt: ts("2026-11-03T10:00:00Z").Add(time.Duration(i+1) * time.Minute)})
+	}
+	q := novemberQuery(FormatHTML, GroupRequester, "")
+	r, err := Build(context.Background(), q, Rates{}, fixedNow, seq(ss), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), `data-requester=`); n != maxRequesterBars {
+		t.Errorf("%d requester bars, want %d", n, maxRequesterBars)
+	}
+	if !strings.Contains(buf.String(), "(26 others)") {
+		t.Error("no others bar")
+	}
+
+	r, err = Build(context.Background(), q, Rates{}, fixedNow, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := WriteHTML(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "No billed session time") || strings.Contains(buf.String(), `class="bar"`) {
+		t.Error("empty report should say so and draw no bars")
+	}
+}
+
+func TestHumanDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0 s", 45 * time.Second: "45 s", 4 * time.Minute: "4 min", 250 * time.Second: "4 min 10 s",
+		time.Hour: "1 h 00 min", 26*time.Hour + 5*time.Minute + 40*time.Second: "26 h 05 min",
+	} {
+		if got := humanDuration(d); got != want {
+			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
