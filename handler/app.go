@@ -121,4 +121,3 @@ func (a *app) Close() {
 		}
 	})
 }
-
