@@ -13,9 +13,11 @@ import (
 )
 
 // AppendAudit writes the audit row of one command delivery. The row key is
-// the message id and the delivery count, so a retried write of the same
-// delivery replaces its row and every further delivery adds one. An empty
-// At is set to now.
+// the message id, the delivery count and the host's invocation id, so a
+// retried write within the same invocation replaces its row while every
+// further delivery adds one, including a duplicate send of the same message
+// (which Service Bus delivers again with delivery count 1). An empty At is
+// set to now.
 func (s *Store) AppendAudit(ctx context.Context, a arrops.CommandAudit) error {
 	if a.MessageID == "" {
 		return arrops.Errorf(arrops.EINVALID, "audit row without a message id")
@@ -23,7 +25,7 @@ func (s *Store) AppendAudit(ctx context.Context, a arrops.CommandAudit) error {
 	if a.At.IsZero() {
 		a.At = s.now()
 	}
-	body, err := encodeAudit(dayKey(a.At), AuditRowKey(a.MessageID, a.DeliveryCount), &a)
+	body, err := encodeAudit(dayKey(a.At), AuditRowKey(a.MessageID, a.DeliveryCount, a.InvocationID), &a)
 	if err != nil {
 		return err
 	}
@@ -45,18 +47,27 @@ func (s *Store) AuditByDay(ctx context.Context, from, to time.Time) iter.Seq2[*a
 // AuditRowKey is the RowKey of a delivery's audit row: the message id with
 // the characters Table keys forbid ('/', '\', '#', '?', control characters),
 // bytes outside printable ASCII and '%' percent-escaped, then "~" and the
-// delivery count in four digits.
-func AuditRowKey(messageID string, deliveryCount int) string {
+// delivery count in four digits, then (when known) "~" and the escaped
+// invocation id. Sorting by key lists a message's deliveries in order.
+func AuditRowKey(messageID string, deliveryCount int, invocationID string) string {
 	var b strings.Builder
-	for i := 0; i < len(messageID); i++ {
-		c := messageID[i]
+	escapeKey(&b, messageID)
+	fmt.Fprintf(&b, "~%04d", deliveryCount)
+	if invocationID != "" {
+		b.WriteByte('~')
+		escapeKey(&b, invocationID)
+	}
+	return b.String()
+}
+
+func escapeKey(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		switch {
-		case c == '/' || c == '\\' || c == '#' || c == '?' || c == '%' || c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&b, "%%%02X", c)
+		case c == '/' || c == '\\' || c == '#' || c == '?' || c == '%' || c == '~' || c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(b, "%%%02X", c)
 		default:
 			b.WriteByte(c)
 		}
 	}
-	fmt.Fprintf(&b, "~%04d", deliveryCount)
-	return b.String()
 }

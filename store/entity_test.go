@@ -152,21 +152,27 @@ func TestAuditRowKey(t *testing.T) {
 	tests := []struct {
 		id   string
 		n    int
+		inv  string
 		want string
 	}{
-		{"3f2a-77", 1, "3f2a-77~0001"},
-		{"a/b\\c#d?e%f", 12, "a%2Fb%5Cc%23d%3Fe%25f~0012"},
-		{"tab\there\x7f", 3, "tab%09here%7F~0003"},
-		{"é", 1, "%C3%A9~0001"},
+		{"3f2a-77", 1, "", "3f2a-77~0001"},
+		{"3f2a-77", 1, "9a1e-44", "3f2a-77~0001~9a1e-44"},
+		{"a/b\\c#d?e%f", 12, "", "a%2Fb%5Cc%23d%3Fe%25f~0012"},
+		{"tab\there\x7f", 3, "", "tab%09here%7F~0003"},
+		{"é", 1, "", "%C3%A9~0001"},
+		{"a~0001", 2, "x/y", "a%7E0001~0002~x%2Fy"},
 	}
 	for _, tt := range tests {
-		if got := AuditRowKey(tt.id, tt.n); got != tt.want {
-			t.Errorf("AuditRowKey(%q, %d) = %q, want %q", tt.id, tt.n, got, tt.want)
+		if got := AuditRowKey(tt.id, tt.n, tt.inv); got != tt.want {
+			t.Errorf("AuditRowKey(%q, %d, %q) = %q, want %q", tt.id, tt.n, tt.inv, got, tt.want)
 		}
 	}
 	// Escaping is injective: distinct ids never share a row.
-	if AuditRowKey("a%2F", 1) == AuditRowKey("a/", 1) {
+	if AuditRowKey("a%2F", 1, "") == AuditRowKey("a/", 1, "") {
 		t.Error("escaped and literal ids collide")
+	}
+	if AuditRowKey("m", 1, "i1") == AuditRowKey("m", 1, "i2") {
+		t.Error("two invocations of the same delivery share a row")
 	}
 }
 
