@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 export CGO_ENABLED ?= 1
 
-.PHONY: all deps build test test-short vet fmt run bench package clean
+.PHONY: all deps build test test-short fuzz vet fmt run bench package clean
 
 all: build
 
@@ -39,6 +39,17 @@ test: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
 	CI=$${CI:-true} $(GO) test -race -count=1 -timeout 15m ./...
+
+# fuzz: every Fuzz target for FUZZTIME each (its seed corpus also runs in
+# every plain `go test`). CI runs it after the tests.
+FUZZTIME ?= 2s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/arrops-fuzz.log 2>&1 || { cat /tmp/arrops-fuzz.log; exit 1; }; \
+	  done; \
+	done
 
 test-short:
 	$(GO) test -short ./...

@@ -36,9 +36,10 @@
 //
 // Command audit rows: PartitionKey = day of At (UTC), RowKey = the message id
 // (with '/', '\', '#', '?', '%' and control characters percent-escaped, as
-// Table keys forbid them) + "~" + the delivery count (4 digits). A retried
-// write of the same delivery upserts the same row; three deliveries make three
-// rows.
+// Table keys forbid them) + "~" + the delivery count (4 digits) + "~" + the
+// host's invocation id. A retried write within one invocation upserts the
+// same row; three deliveries make three rows, even when a sender puts the
+// same message on the queue three times (each arrives with delivery count 1).
 //
 // # Properties
 //
