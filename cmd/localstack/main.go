@@ -34,15 +34,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fs := flag.NewFlagSet("localstack", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	var (
-		binDir  = fs.String("bin", "bin", "directory with the handler, arrsim and devhost binaries (make build)")
-		simPort = fs.Int("sim-port", 8787, "ARR simulator port")
-		devPort = fs.Int("devhost-port", 7071, "devhost port (HTTP functions under /api/)")
-		blob    = fs.Int("blob-port", 10000, "Azurite blob port")
-		queue   = fs.Int("queue-port", 10001, "Azurite queue port")
-		table   = fs.Int("table-port", 10002, "Azurite table port")
-		data    = fs.String("data", ".azurite", "Azurite data folder (kept between runs); empty keeps data in memory")
-		speed   = fs.String("clock-speed", "10", "simulated ARR clock speed (10: a 60-minute lease lasts 6 minutes)")
-		quiet   = fs.Bool("quiet", false, "do not print process logs")
+		binDir     = fs.String("bin", "bin", "directory with the handler, arrsim and devhost binaries (make build)")
+		simPort    = fs.Int("sim-port", 8787, "ARR simulator port")
+		devPort    = fs.Int("devhost-port", 7071, "devhost port (HTTP functions under /api/)")
+		blob       = fs.Int("blob-port", 10000, "Azurite blob port")
+		queue      = fs.Int("queue-port", 10001, "Azurite queue port")
+		table      = fs.Int("table-port", 10002, "Azurite table port")
+		data       = fs.String("data", ".azurite", "Azurite data folder (kept between runs); empty keeps data in memory")
+		azuriteLog = fs.Bool("azurite-log", false, "also print Azurite's request log")
+		speed      = fs.String("clock-speed", "1", "simulated ARR clock speed; above 1 leases run out faster, but ARR times (creationTime, elapsed minutes) then run ahead of the handler's clock")
+		quiet      = fs.Bool("quiet", false, "do not print process logs")
 	)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -61,6 +62,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if *quiet {
 		log = io.Discard
 	}
+	// Azurite logs every request; that drowns the handler's lines.
+	var azLog io.Writer = io.Discard
+	if *azuriteLog {
+		azLog = log
+	}
 	settings := map[string]string{}
 	for _, kv := range os.Environ() {
 		// Let the caller override policies and schedules: SHUTDOWN_MAX_READY_MINUTES=30 make run
@@ -71,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fmt.Fprintln(stdout, "starting Azurite, the ARR simulator and devhost + handler ...")
 	st, err := stack.Start(ctx, stack.Options{
 		BinDir: filepath.Join(root, *binDir), Root: root, SimPort: *simPort, DevhostPort: *devPort,
-		AzuriteOptions: azurite.Options{BlobPort: *blob, QueuePort: *queue, TablePort: *table, Location: *data, Log: nil},
+		AzuriteOptions: azurite.Options{BlobPort: *blob, QueuePort: *queue, TablePort: *table, Location: *data, Log: azLog},
 		Settings:       settings, SimArgs: []string{"-clock-speed", *speed}, Log: log,
 	})
 	if err != nil {
