@@ -4,15 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/arrops/arrops/internal/syncbuf"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
@@ -36,7 +36,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	logs := &syncWriter{w: &bytes.Buffer{}}
+	logs := &syncbuf.Buffer{}
 	st, err := stack.Start(ctx, stack.Options{
 		SimArgs:  []string{"-ready-after", "2s"},
 		Settings: map[string]string{"WATCH_SCHEDULE": "*/1 * * * * *"},
@@ -205,22 +205,4 @@ func assertNoReplyQueues(t *testing.T, ctx context.Context, st *stack.Stack) {
 			t.Errorf("reply queue %s left behind", deref(q.Name))
 		}
 	}
-}
-
-// syncWriter serialises the stack's log writers (one goroutine per process).
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return fmt.Sprint(s.w)
 }
