@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -53,23 +54,28 @@ func quoteTwice(s string) []byte { return jsonString(string(jsonString(s))) }
 // and trigger timestamps.
 func quoteOnce(s string) []byte { return jsonString(s) }
 
-// isHostDate reports whether Newtonsoft would have parsed s as a date when
-// reading the body (ISO 8601 date-time, 19 to 40 characters).
+// isHostDate mimics Json.NET's DateParseHandling.DateTime, which the host
+// applies when it reads a body: a string of 19 to 40 characters shaped like an
+// ISO 8601 date-time (digits, '-' at 4 and 7, 'T' at 10, ':' at 13 and 16)
+// becomes a DateTime. Times with a zone are converted to the host's local
+// time, which is UTC on Azure.
 func isHostDate(s string) (time.Time, bool) {
 	if len(s) < 19 || len(s) > 40 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
 	t, err := parseTime(s)
-	return t, err == nil
+	return t.UTC(), err == nil
 }
 
-// hostPropText renders a top-level body property the way it appears in
-// Metadata before quoting; ok is false for properties the host leaves out
-// (null, arrays, objects). Captured: strings, ISO dates rewritten as
+// HostPropertyText renders a top-level body property the way it appears in
+// the trigger Metadata before quoting, as .NET's ToString would after
+// Json.NET parsed it; ok is false for properties the host leaves out (null,
+// arrays, objects). Captured: strings, ISO dates rewritten as
 // MM/dd/yyyy HH:mm:ss, arrays dropped. Assumed (JToken.ToString, not
-// captured): numbers as their literal text, booleans as True/False, dates
-// with an offset converted to UTC (the host runs in UTC), objects dropped.
-func hostPropText(raw json.RawMessage) (string, bool) {
+// captured): integers as their literal text, other numbers as a double's
+// shortest form, booleans as True/False, objects dropped. devhost uses it to
+// build the payloads, the encoders here to build test payloads.
+func HostPropertyText(raw json.RawMessage) (string, bool) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return "", false
@@ -91,7 +97,13 @@ func hostPropText(raw json.RawMessage) (string, bool) {
 	case 'n', '{', '[':
 		return "", false
 	default:
-		return string(raw), true
+		n := string(raw)
+		if strings.ContainsAny(n, ".eE") {
+			if f, err := strconv.ParseFloat(n, 64); err == nil {
+				return strconv.FormatFloat(f, 'G', -1, 64), true
+			}
+		}
+		return n, true
 	}
 }
 
@@ -168,7 +180,7 @@ func mergeBodyProps(meta *ordered, body []byte, known []string) {
 		return
 	}
 	for i, k := range keys {
-		text, ok := hostPropText(vals[i])
+		text, ok := HostPropertyText(vals[i])
 		if !ok || strings.EqualFold(k, "sys") {
 			continue
 		}

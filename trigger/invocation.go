@@ -255,7 +255,7 @@ func bodyProps(body []byte) map[string]string {
 	}
 	props := make(map[string]string, len(obj))
 	for k, v := range obj {
-		if text, ok := hostPropText(v); ok {
+		if text, ok := HostPropertyText(v); ok {
 			props[strings.ToLower(k)] = text
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/arrops/arrops/trigger"
 )
 
 // member and object give JSON objects a fixed key order: the host writes Metadata
@@ -75,7 +77,6 @@ const (
 	layoutOffset = "2006-01-02T15:04:05.9999999-07:00" // DateTimeOffset: queue times, timer status
 	layoutUTC    = "2006-01-02T15:04:05.9999999Z"      // sys.UtcNow
 	layoutBare   = "2006-01-02T15:04:05.9999999"       // Service Bus *Utc (DateTime, kind not written)
-	layoutUS     = "01/02/2006 15:04:05"               // DateTime.ToString() of a body date
 )
 
 // sysObject is Metadata.sys.
@@ -109,7 +110,7 @@ func bodyProperties(text string) []member {
 		if err := dec.Decode(&raw); err != nil {
 			return nil
 		}
-		if s, ok := dotnetText(raw); ok {
+		if s, ok := trigger.HostPropertyText(raw); ok {
 			out = append(out, member{key, quote(s)})
 		}
 	}
@@ -121,56 +122,6 @@ func bodyProperties(text string) []member {
 		return nil
 	}
 	return out
-}
-
-// dotnetText renders a scalar JSON value as .NET's ToString would after Json.NET
-// parsed it: ISO dates become "MM/dd/yyyy HH:mm:ss", booleans "True"/"False".
-func dotnetText(raw json.RawMessage) (string, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "", false
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return "", false
-		}
-		if t, ok := jsonNetDate(s); ok {
-			return t.Format(layoutUS), true
-		}
-		return s, true
-	case 't':
-		return "True", true
-	case 'f':
-		return "False", true
-	case 'n', '[', '{':
-		return "", false
-	default:
-		n := string(raw)
-		if strings.ContainsAny(n, ".eE") {
-			if f, err := strconv.ParseFloat(n, 64); err == nil {
-				return strconv.FormatFloat(f, 'G', -1, 64), true
-			}
-		}
-		return n, true
-	}
-}
-
-// jsonNetDate mimics Json.NET's DateParseHandling.DateTime: a string of 19 to 40
-// characters starting with a digit with 'T' at index 10 that parses as ISO 8601
-// becomes a DateTime. Times with a zone are converted to the host's local time,
-// which is UTC on Azure.
-func jsonNetDate(s string) (time.Time, bool) {
-	if len(s) < 19 || len(s) > 40 || s[0] < '0' || s[0] > '9' || s[10] != 'T' {
-		return time.Time{}, false
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.9999999"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), true
-		}
-	}
-	return time.Time{}, false
 }
 
 // mergeBodyProperties adds body properties to metadata the way the queue and
