@@ -69,6 +69,11 @@ func startSystem(t testing.TB, opts stack.Options) *system {
 	if s.store, err = store.NewFromConnectionString(cs, nil); err != nil {
 		t.Fatal(err)
 	}
+	// The handler creates the tables on its first invocation; create them now
+	// so that reading records before then finds none instead of failing.
+	if err := s.store.EnsureTables(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if s.queues, err = notify.QueueService(cs, "", nil); err != nil {
 		t.Fatal(err)
 	}
