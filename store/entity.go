@@ -201,6 +201,7 @@ type auditEntity struct {
 	RowKey        string    `json:"RowKey"`
 	MessageID     string    `json:"MessageID"`
 	DeliveryCount int       `json:"DeliveryCount,omitempty"`
+	InvocationID  string    `json:"InvocationID,omitempty"`
 	Action        string    `json:"Action,omitempty"`
 	SessionID     string    `json:"SessionID,omitempty"`
 	RequestedBy   string    `json:"RequestedBy,omitempty"`
@@ -212,7 +213,7 @@ type auditEntity struct {
 
 func encodeAudit(pk, rk string, a *arrops.CommandAudit) ([]byte, error) {
 	e := auditEntity{PartitionKey: pk, RowKey: rk, MessageID: a.MessageID, DeliveryCount: a.DeliveryCount,
-		Action: string(a.Action), SessionID: a.SessionID, RequestedBy: a.RequestedBy,
+		InvocationID: a.InvocationID, Action: string(a.Action), SessionID: a.SessionID, RequestedBy: a.RequestedBy,
 		Outcome: string(a.Outcome), Reason: a.Reason}
 	e.At, e.AtType = storeTime(a.At)
 	return json.Marshal(e)
@@ -223,7 +224,7 @@ func decodeAudit(b []byte, _ string) (*arrops.CommandAudit, error) {
 	if err := json.Unmarshal(b, &e); err != nil {
 		return nil, fmt.Errorf("decode audit entity: %w", err)
 	}
-	return &arrops.CommandAudit{MessageID: e.MessageID, DeliveryCount: e.DeliveryCount,
+	return &arrops.CommandAudit{MessageID: e.MessageID, DeliveryCount: e.DeliveryCount, InvocationID: e.InvocationID,
 		Action: arrops.Action(e.Action), SessionID: e.SessionID, RequestedBy: e.RequestedBy,
 		Outcome: arrops.Outcome(e.Outcome), Reason: e.Reason, At: readTime(e.At)}, nil
 }

@@ -601,14 +601,14 @@ func testAudit(t *testing.T, f *fixture) {
 	at := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
 	id := "msg/1?x"
 	for d := 1; d <= 3; d++ {
-		a := arrops.CommandAudit{MessageID: id, DeliveryCount: d, Action: arrops.ActionStart, SessionID: "s1",
+		a := arrops.CommandAudit{MessageID: id, DeliveryCount: d, InvocationID: fmt.Sprintf("inv-%d", d), Action: arrops.ActionStart, SessionID: "s1",
 			RequestedBy: "app", Outcome: arrops.OutcomeRejected, Reason: fmt.Sprintf("try %d", d), At: at.Add(time.Duration(d) * time.Minute)}
 		if err := f.st.AppendAudit(ctx, a); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Delivery 2 written again (the handler retried its own write).
-	retry := arrops.CommandAudit{MessageID: id, DeliveryCount: 2, Action: arrops.ActionStart, SessionID: "s1",
+	retry := arrops.CommandAudit{MessageID: id, DeliveryCount: 2, InvocationID: "inv-2", Action: arrops.ActionStart, SessionID: "s1",
 		RequestedBy: "app", Outcome: arrops.OutcomeAccepted, Reason: "second write", At: at.Add(2 * time.Minute)}
 	if err := f.st.AppendAudit(ctx, retry); err != nil {
 		t.Fatal(err)

@@ -116,10 +116,20 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 			f()
 		}()
 	}
+	// Split the records before any worker starts: SyncSession updates a
+	// record in place, so reading rec.ID here while workers run would race.
 	seen := make(map[string]bool, len(listed))
 	for i := range listed {
+		seen[listed[i].ID] = true
+	}
+	var unseen []*arrops.Session
+	for _, rec := range active {
+		if !seen[rec.ID] {
+			unseen = append(unseen, rec)
+		}
+	}
+	for i := range listed {
 		a := &listed[i]
-		seen[a.ID] = true
 		rec := byID[a.ID]
 		goBounded(func() {
 			if rec == nil {
@@ -143,10 +153,7 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 			}
 		})
 	}
-	for _, rec := range active {
-		if seen[rec.ID] {
-			continue
-		}
+	for _, rec := range unseen {
 		goBounded(func() {
 			count(&st.Gets, 1)
 			resp, err := arrc.GetSession(ctx, rec.ID, nil)
@@ -210,8 +217,8 @@ func ListSessions(ctx context.Context, arrc *arr.Client) ([]arr.Session, error) 
 }
 
 // SyncSession writes ARR's view of one session into its record (re-reading on
-// ETag conflicts) and announces a new status once. It returns the number of
-// table writes made.
+// ETag conflicts, so rec ends up as stored) and announces a new status once.
+// It returns the number of table writes made.
 func SyncSession(ctx context.Context, recs functions.SessionRecords, bus functions.Publisher, rec *arrops.Session, a *arr.Session, now time.Time) (int, error) {
 	writes := 0
 	for attempt := 0; ; attempt++ {
@@ -220,9 +227,15 @@ func SyncSession(ctx context.Context, recs functions.SessionRecords, bus functio
 		if changed || claimed {
 			err := recs.UpdateSession(ctx, rec)
 			if errors.Is(err, functions.ErrConcurrentUpdate) && attempt < 3 {
-				if rec, err = recs.GetSession(ctx, rec.ID); err != nil {
+				fresh, err := recs.GetSession(ctx, rec.ID)
+				if err != nil {
 					return writes, fmt.Errorf("re-read session: %w", err)
 				}
+				// Update the caller's record in place: shutdown goes on to
+				// decide and write with it, and a stale copy (another run's
+				// ReadyAt, an old ETag) made it warn twice under two stop
+				// times and lose its WarnedAt write.
+				*rec = *fresh
 				continue
 			}
 			if err != nil {

@@ -6,7 +6,9 @@ package stack
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +17,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -101,7 +105,10 @@ type Stack struct {
 	Settings map[string]string
 	procs    []*exec.Cmd
 	waits    []chan struct{}
+	devhost  *exec.Cmd
 	stopOnce sync.Once
+	// azOpts are the options Azurite was started with (RestartAzurite).
+	azOpts azurite.Options
 }
 
 // Start launches Azurite, the simulator and devhost (which starts the handler)
@@ -130,6 +137,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if s.Azurite, err = azurite.Start(ctx, azOpts); err != nil {
 		return nil, err
 	}
+	s.azOpts = azOpts
 	simPort, err := freePort(opts.SimPort)
 	if err != nil {
 		return nil, err
@@ -166,6 +174,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := s.spawn(ctx, filepath.Join(opts.BinDir, "devhost"), devArgs, s.Settings, opts.Root, opts.Log, "devhost"); err != nil {
 		return nil, err
 	}
+	s.devhost = s.procs[len(s.procs)-1]
 	if err := waitHTTP(ctx, s.DevhostURL+"/", 60*time.Second); err != nil {
 		return nil, fmt.Errorf("devhost: %w", err)
 	}
@@ -233,6 +242,68 @@ func (s *Stack) Done() <-chan struct{} {
 	}
 	go func() { <-s.Azurite.Done(); once.Do(func() { close(out) }) }()
 	return out
+}
+
+// HandlerPID returns the process id of the handler that devhost runs now.
+// It reads /proc (Linux): the handler is the child of devhost whose
+// executable is named "handler". Between a crash and devhost's restart there
+// is none, and HandlerPID returns an error.
+func (s *Stack) HandlerPID() (int, error) {
+	if s.devhost == nil || s.devhost.Process == nil {
+		return 0, errors.New("devhost is not running")
+	}
+	parent := s.devhost.Process.Pid
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, fmt.Errorf("find the handler process: %w", err)
+	}
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue // it exited while we looked
+		}
+		if comm, ppid, ok := parseStat(stat); ok && ppid == parent && comm == "handler" {
+			return pid, nil
+		}
+	}
+	return 0, fmt.Errorf("devhost (pid %d) runs no handler process now", parent)
+}
+
+// KillHandler SIGKILLs the handler process, as a crash or an out-of-memory
+// kill would, and returns its pid. devhost restarts it; invocations in
+// flight fail and their messages are delivered again.
+func (s *Stack) KillHandler() (int, error) {
+	pid, err := s.HandlerPID()
+	if err != nil {
+		return 0, err
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return 0, fmt.Errorf("kill handler %d: %w", pid, err)
+	}
+	return pid, nil
+}
+
+// parseStat reads the command name and parent pid from /proc/<pid>/stat:
+// "pid (comm) state ppid ...". comm may hold spaces and parentheses, so the
+// fields after it are found from the last ')'.
+func parseStat(b []byte) (comm string, ppid int, ok bool) {
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return "", 0, false
+	}
+	fields := strings.Fields(string(b[end+1:]))
+	if len(fields) < 2 {
+		return "", 0, false
+	}
+	ppid, err := strconv.Atoi(fields[1])
+	if err != nil {
+		return "", 0, false
+	}
+	return string(b[open+1 : end]), ppid, true
 }
 
 func freePort(p int) (int, error) {
