@@ -129,7 +129,7 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Fatalf("screenshot: %v", err)
 	}
 	dir := t.TempDir()
-	if out := os.Getenv("ARROPS_TEST_OUTPUT"); out != "" {
+	if out := os.Getenv("ARROPS_ARTIFACTS"); out != "" {
 		dir = filepath.Join(out, "report")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)

@@ -41,6 +41,11 @@ type Report struct {
 	Totals          Totals
 	Conversions     ConversionSummary
 	ConversionRows  []ConversionRow // HTML only, newest first, at most MaxConversionRows
+	// RunningHours is the part of Totals.Hours billed to sessions still
+	// running, counted up to BilledUntil (now, or the range end if earlier):
+	// the page says so, since those bars keep growing.
+	RunningHours float64
+	BilledUntil  time.Time
 }
 
 // Totals are the sums over sessions, for a group or the whole report.
@@ -189,6 +194,7 @@ type aggregator struct {
 	dayHours map[string][]float64
 	dayCost  []float64
 	totals   Totals
+	running  float64 // minutes billed to running sessions
 	conv     ConversionSummary
 	durs     []float64 // seconds of finished conversions
 	failures map[string]int
@@ -263,6 +269,7 @@ func (a *aggregator) addSession(s *arrops.Session) *SessionRow {
 	a.totals.Count++
 	if b.Running {
 		a.totals.Running++
+		a.running += b.Minutes
 	}
 	add(a.requesters, requester, b.Minutes, cost, b.Running)
 	var group string
@@ -395,7 +402,12 @@ func (a *aggregator) finish() *Report {
 		GroupBy: a.q.GroupLabel(), GeneratedAt: a.now,
 		Currency: a.rates.Currency, RatesConfigured: a.rates.Set,
 		Groups: sortedGroups(a.groups), Requesters: sortedGroups(a.requesters),
-		Totals: finishTotals(a.totals),
+		Totals:       finishTotals(a.totals),
+		RunningHours: round(a.running/60, 3),
+		BilledUntil:  a.end,
+	}
+	if a.now.Before(a.end) {
+		r.BilledUntil = a.now
 	}
 	if !a.rates.Set {
 		r.Note = NoRates

@@ -131,3 +131,43 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestRunningNote: time billed to running sessions is counted up to now, or
+// to the end of the range when that is earlier, and the page says which.
+func TestRunningNote(t *testing.T) {
+	ready := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	running := []*arrops.Session{{ID: "r1", Size: arrops.SizeStandard, Status: arrops.SessionReady,
+		RequestedBy: "ann", CreatedAt: ready.Add(-5 * time.Minute), ReadyAt: ready}}
+	stopped := []*arrops.Session{{ID: "s1", Size: arrops.SizeStandard, Status: arrops.SessionStopped,
+		RequestedBy: "ann", CreatedAt: ready.Add(-5 * time.Minute), ReadyAt: ready, StoppedAt: ready.Add(time.Hour)}}
+	day := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		sessions []*arrops.Session
+		now      time.Time
+		want     string // "" : no note
+	}{
+		{"running, now inside the range", running, ready.Add(90 * time.Minute),
+			"Includes 1.50 h of 1 session still running, counted up to 2026-11-23 11:30 UTC."},
+		{"running, range already over", running, day.Add(48 * time.Hour),
+			"Includes 14.00 h of 1 session still running, counted up to 2026-11-24 00:00 UTC."},
+		{"nothing running", stopped, ready.Add(3 * time.Hour), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q := Query{From: day, To: day, GroupBy: GroupRequester, Format: FormatHTML}
+			var buf bytes.Buffer
+			if err := Render(context.Background(), &buf, q, Rates{}, tc.now, seq(tc.sessions), nil); err != nil {
+				t.Fatal(err)
+			}
+			m := regexp.MustCompile(`<p class="muted" id="running-note">([^<]*)</p>`).FindStringSubmatch(buf.String())
+			got := ""
+			if m != nil {
+				got = m[1]
+			}
+			if got != tc.want {
+				t.Errorf("running note %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

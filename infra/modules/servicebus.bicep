@@ -33,6 +33,20 @@ resource commandsQueue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-previe
   }
 }
 
+// Replies to commands sent by arrctl (cmd/arrctl ServiceBusReplyQueue): each
+// arrctl takes only the replies correlated with its own command and leaves the
+// rest; replies nobody waits for expire after an hour.
+resource arrctlRepliesQueue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
+  parent: namespace
+  name: 'arrctl-replies'
+  properties: {
+    lockDuration: 'PT30S'
+    maxDeliveryCount: 100
+    defaultMessageTimeToLive: 'PT1H'
+    deadLetteringOnMessageExpiration: false
+  }
+}
+
 // Transitions are published with deterministic MessageIds (session id +
 // status), so duplicate detection drops the copies that at-least-once
 // delivery of the watch sweep produces.

@@ -57,6 +57,11 @@ const (
 // may appear in Bicep besides config.Settings.
 var hostSettings = []string{"APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "AzureWebJobsStorage__credential", "AzureWebJobsStorage__clientId", "ServiceBusConnection__credential", "ServiceBusConnection__clientId"}
 
+// ArrctlReplyQueue is the Service Bus queue arrctl asks replies on (its
+// ServiceBusReplyQueue; a test keeps the two equal). arrctl is a main
+// package, so the name cannot be imported from there.
+const ArrctlReplyQueue = "arrctl-replies"
+
 // identitySettings must be set in Azure: they replace the secret connection strings.
 var identitySettings = []string{"AzureWebJobsStorage__blobServiceUri", "AzureWebJobsStorage__queueServiceUri", "AzureWebJobsStorage__tableServiceUri", "ServiceBusConnection__fullyQualifiedNamespace"}
 
@@ -374,7 +379,7 @@ func (r *Repo) settingValue(name string) (string, bool) {
 }
 
 func (r *Repo) checkEntities() {
-	busQueues := map[string]string{config.CommandsQueue: "config.CommandsQueue"}
+	busQueues := map[string]string{config.CommandsQueue: "config.CommandsQueue", ArrctlReplyQueue: "cmd/arrctl (ServiceBusReplyQueue)"}
 	storageQueues := map[string]string{config.BlobCreatedQueue: "config.BlobCreatedQueue"}
 	for _, fn := range sortedKeys(r.bindings) {
 		for _, bd := range r.bindings[fn] {
