@@ -13,27 +13,19 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/arrops/arrops/internal/modroot"
 )
 
-// fixturesDir finds /work/shared/fixtures/arr: the module root (go.mod) is searched
-// upwards from the test's working directory, and shared/ is its sibling.
+// fixturesDir is the shared ARR recordings folder (modroot.Shared: shared/ beside
+// the module root, or $ARROPS_SHARED).
 func fixturesDir(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
+	shared, err := modroot.Shared()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	fx := filepath.Join(dir, "..", "shared", "fixtures", "arr")
+	fx := filepath.Join(shared, "fixtures", "arr")
 	if _, err := os.Stat(fx); err != nil {
 		tb.Fatalf("shared fixtures not found: %v", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/arrops/arrops/internal/modroot"
 )
 
 func readFixture(t testing.TB, name string) []byte {
@@ -26,23 +28,14 @@ func decodeFixture(t testing.TB, name string) *Invocation {
 	return inv
 }
 
-// sharedFixtures locates ../shared/fixtures/functions beside the module root.
+// sharedFixtures is the shared Functions payload fixtures folder.
 func sharedFixtures(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	shared, err := modroot.Shared()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "fixtures", "functions")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+	return filepath.Join(shared, "fixtures", "functions")
 }
 
 // TestFixturesMatchShared keeps testdata/ a faithful copy of the shared

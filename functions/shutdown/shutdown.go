@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -208,10 +209,13 @@ func stop(ctx context.Context, arrc *arr.Client, recs Records, bus functions.Pub
 }
 
 // wouldStop records and announces a dry-run decision once per session and
-// reason.
+// policy. The reason quotes running values ("ready for 31 min"), so it is
+// compared by its policy prefix: comparing the whole text re-announced and
+// rewrote the record on every sweep.
 func wouldStop(ctx context.Context, recs Records, bus functions.Publisher, s *arrops.Session, dec policy.Decision, now time.Time) (bool, error) {
+	prefix := "would stop (dry run): policy " + dec.Policy + ":"
 	reason := "would stop (dry run): " + StopReason(dec)
-	if s.StopReason == reason {
+	if strings.HasPrefix(s.StopReason, prefix) {
 		return false, nil
 	}
 	ev := arrops.SessionEvent(s, now)

@@ -1,0 +1,322 @@
+package functions_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/arr"
+	"github.com/arrops/arrops/config"
+	"github.com/arrops/arrops/functions"
+	"github.com/arrops/arrops/internal/syncbuf"
+	"github.com/arrops/arrops/notify"
+	"github.com/arrops/arrops/trigger"
+)
+
+// captureStderr redirects file descriptor 2 (not just os.Stderr: the
+// default logger and the runtime write to the descriptor) for the duration
+// of f and returns what was written to it.
+func captureStderr(t *testing.T, f func()) string {
+	t.Helper()
+	saved, err := syscall.Dup(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Dup3(int(w.Fd()), 2, 0); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	done := make(chan struct{})
+	go func() { io.Copy(&out, r); close(done) }()
+	func() {
+		defer func() {
+			syscall.Dup3(saved, 2, 0)
+			syscall.Close(saved)
+			w.Close()
+		}()
+		f()
+	}()
+	<-done
+	r.Close()
+	return out.String()
+}
+
+func post(t *testing.T, url string, body []byte, invocationID string) (int, trigger.Response) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set(trigger.HeaderInvocationID, invocationID)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out trigger.Response
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("reply (%d) is not a custom-handler response: %v", resp.StatusCode, err)
+	}
+	return resp.StatusCode, out
+}
+
+// TestHandle drives the adapter over real HTTP, as the host does.
+func TestHandle(t *testing.T) {
+	stdout := &syncbuf.Buffer{}
+	var calls atomic.Int64
+	f := func(ctx context.Context, inv *trigger.Invocation, out *trigger.Response, log *slog.Logger) error {
+		calls.Add(1)
+		tm, err := inv.Timer("timer")
+		if err != nil {
+			return err
+		}
+		switch tm.Sys.MethodName {
+		case "ok":
+			log.Info("did the work", "n", 1)
+			functions.Logger(ctx).Info("via ctx", "invocation", functions.InvocationID(ctx))
+			out.ReturnValue = "done"
+		case "fail":
+			return fmt.Errorf("read session: %w", arrops.Errorf(arrops.EINTERNAL, "table service timed out"))
+		case "panic":
+			var m map[string]int
+			m["boom"]++ // nil map write
+		}
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /probe", functions.Handle("probe", f, stdout, slog.LevelInfo))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	body := func(method string) []byte {
+		b, err := trigger.EncodeTimerInvocation("timer", trigger.Timer{Sys: trigger.NewSys(method, time.Now())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+
+	var results []struct {
+		code int
+		resp trigger.Response
+	}
+	stderr := captureStderr(t, func() {
+		for _, c := range []struct {
+			name string
+			body []byte
+		}{
+			{"ok", body("ok")}, {"bad envelope", []byte(`{"Data": 7`)}, {"no data", []byte(`{"Metadata":{}}`)},
+			{"fail", body("fail")}, {"panic", body("panic")}, {"after panic", body("ok")},
+		} {
+			code, resp := post(t, srv.URL+"/probe", c.body, "inv-"+strings.ReplaceAll(c.name, " ", "-"))
+			results = append(results, struct {
+				code int
+				resp trigger.Response
+			}{code, resp})
+		}
+	})
+	want := []int{200, 400, 400, 500, 500, 200}
+	for i, r := range results {
+		if r.code != want[i] {
+			t.Errorf("call %d: status %d, want %d (logs %v)", i, r.code, want[i], r.resp.Logs)
+		}
+	}
+	ok := results[0].resp
+	if ok.ReturnValue != "done" {
+		t.Errorf("ReturnValue %v", ok.ReturnValue)
+	}
+	logs := strings.Join(ok.Logs, "\n")
+	if !strings.Contains(logs, "did the work") || !strings.Contains(logs, "via ctx") || !strings.Contains(logs, "invocation=inv-ok") ||
+		!strings.Contains(logs, "function=probe") {
+		t.Errorf("invocation Logs %q", ok.Logs)
+	}
+	if l := strings.Join(results[1].resp.Logs, "\n"); !strings.Contains(l, "invalid invocation envelope") {
+		t.Errorf("bad envelope Logs %q", l)
+	}
+	if l := strings.Join(results[3].resp.Logs, "\n"); !strings.Contains(l, "table service timed out") || !strings.Contains(l, "code=internal") {
+		t.Errorf("failure Logs %q", l)
+	}
+	if l := strings.Join(results[4].resp.Logs, "\n"); !strings.Contains(l, "panic") || !strings.Contains(l, "nil map") {
+		t.Errorf("panic Logs %q", l)
+	}
+	if calls.Load() != 4 {
+		t.Errorf("f called %d times, want 4 (not for broken envelopes)", calls.Load())
+	}
+	// Every line on stdout is JSON with the function and invocation id.
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	sawWork := false
+	for _, l := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Errorf("stdout line is not JSON: %q", l)
+			continue
+		}
+		if rec["function"] != "probe" || rec["invocationId"] == "" {
+			t.Errorf("stdout line without function/invocationId: %q", l)
+		}
+		if rec["msg"] == "did the work" {
+			sawWork = true
+		}
+	}
+	if !sawWork {
+		t.Errorf("stdout lacks the function's log line: %s", stdout.String())
+	}
+	if stderr != "" {
+		t.Errorf("wrote to stderr (the host logs it as errors): %q", stderr)
+	}
+}
+
+// The stderr capture itself works, so an empty capture above means something.
+func TestCaptureStderr(t *testing.T) {
+	got := captureStderr(t, func() { fmt.Fprintln(os.Stderr, "to fd 2") })
+	if got != "to fd 2\n" {
+		t.Fatalf("captured %q", got)
+	}
+}
+
+func TestLazy(t *testing.T) {
+	var builds atomic.Int64
+	fail := true
+	l := &functions.Lazy[int]{New: func(context.Context) (int, error) {
+		builds.Add(1)
+		if fail {
+			return 0, errors.New("storage down")
+		}
+		return 42, nil
+	}}
+	if _, ok := l.Peek(); ok {
+		t.Fatal("built before first use")
+	}
+	if _, err := l.Get(context.Background()); err == nil {
+		t.Fatal("want the build error")
+	}
+	fail = false // a failure is not remembered: the next call builds again
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if v, err := l.Get(context.Background()); v != 42 || err != nil {
+				t.Errorf("Get %d %v", v, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if builds.Load() != 2 {
+		t.Errorf("%d builds, want 2 (one failed, one kept)", builds.Load())
+	}
+	m := functions.Map(l, func(v int) string { return fmt.Sprint(v) })
+	if v, err := m.Get(context.Background()); v != "42" || err != nil {
+		t.Errorf("Map: %q %v", v, err)
+	}
+	if v, ok := functions.Value("x").Peek(); !ok || v != "x" {
+		t.Error("Value is not built")
+	}
+}
+
+func TestMessageID(t *testing.T) {
+	long := strings.Repeat("s", 200)
+	cases := []struct {
+		parts []string
+		want  string
+	}{
+		{[]string{"sess-1", "SessionReady", "Ready"}, "sess-1.SessionReady.Ready"},
+		{[]string{"reply", "m-1"}, "reply.m-1"},
+	}
+	for _, c := range cases {
+		if got := functions.MessageID(c.parts...); got != c.want {
+			t.Errorf("MessageID(%q) = %q, want %q", c.parts, got, c.want)
+		}
+	}
+	a, b := functions.MessageID(long, "SessionReady", "Ready"), functions.MessageID(long, "SessionStopped", "Stopped")
+	if len(a) > 128 || len(b) > 128 || a == b || a != functions.MessageID(long, "SessionReady", "Ready") {
+		t.Errorf("long ids: %q %q", a, b)
+	}
+}
+
+// pubRec records publishes and fails on the entities in failOn.
+type pubRec struct {
+	mu     sync.Mutex
+	sent   map[string][]notify.Message
+	failOn map[string]error
+}
+
+func (p *pubRec) Publish(_ context.Context, entity string, msgs ...notify.Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.failOn[entity]; err != nil {
+		return err
+	}
+	if p.sent == nil {
+		p.sent = map[string][]notify.Message{}
+	}
+	p.sent[entity] = append(p.sent[entity], msgs...)
+	return nil
+}
+
+func TestAnnounce(t *testing.T) {
+	ctx := context.Background()
+	ev := arrops.Event{Type: arrops.EventSessionReady, SessionID: "s-1", RequestedBy: "ann", Size: arrops.SizePremium, Status: "Ready"}
+	p := &pubRec{}
+	if err := functions.Announce(ctx, p, ev, "ann-replies", "corr-1", "Ready"); err != nil {
+		t.Fatal(err)
+	}
+	topic, reply := p.sent[config.EventsTopic], p.sent["ann-replies"]
+	if len(topic) != 1 || len(reply) != 1 {
+		t.Fatalf("sent %v", p.sent)
+	}
+	m := topic[0]
+	if m.Subject != "SessionReady" || m.MessageID != "s-1.SessionReady.Ready" || m.ContentType != "application/json" ||
+		m.ApplicationProperties["sessionId"] != "s-1" || m.ApplicationProperties["requestedBy"] != "ann" || m.ApplicationProperties["size"] != "Premium" {
+		t.Errorf("topic message %+v", m)
+	}
+	if reply[0].CorrelationID != "corr-1" || reply[0].MessageID == m.MessageID {
+		t.Errorf("reply %+v", reply[0])
+	}
+	// A deleted reply queue is not worth retrying; a failing topic is.
+	p = &pubRec{failOn: map[string]error{"gone": fmt.Errorf("send: %w", notify.ErrNoSuchEntity)}}
+	if err := functions.Announce(ctx, p, ev, "gone", "c", "Ready"); err != nil {
+		t.Errorf("reply queue gone: %v", err)
+	}
+	p = &pubRec{failOn: map[string]error{config.EventsTopic: errors.New("amqp: link detached")}}
+	if err := functions.Announce(ctx, p, ev, "", "", "Ready"); err == nil || !strings.Contains(err.Error(), "link detached") ||
+		!strings.Contains(err.Error(), "s-1") {
+		t.Errorf("topic failure: %v", err)
+	}
+}
+
+func TestApply(t *testing.T) {
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	i32 := func(v int32) *int32 { return &v }
+	s := &arrops.Session{ID: "a", Status: arrops.SessionStarting, Size: arrops.SizeStandard, MaxLeaseMinutes: 60}
+	ready := &arr.Session{ID: "a", Status: "Ready", Size: "Standard", MaxLeaseTimeMinutes: i32(60), ElapsedTimeMinutes: i32(1)}
+	if !functions.Apply(s, ready, now) || !s.ReadyAt.Equal(now) || s.Status != arrops.SessionReady {
+		t.Fatalf("first Ready: %#v", *s)
+	}
+	ready.ElapsedTimeMinutes = i32(5) // minutes tick while running: not a change
+	if functions.Apply(s, ready, now.Add(4*time.Minute)) || !s.ReadyAt.Equal(now) {
+		t.Errorf("ticking elapsed minutes counted as a change: %#v", *s)
+	}
+	stopped := &arr.Session{ID: "a", Status: "Stopped", ElapsedTimeMinutes: i32(7)}
+	if !functions.Apply(s, stopped, now.Add(7*time.Minute)) || s.ElapsedMinutes != 7 || !s.StoppedAt.Equal(now.Add(7*time.Minute)) {
+		t.Errorf("stop: %#v", *s)
+	}
+	if functions.Apply(s, stopped, now.Add(9*time.Minute)) || !s.StoppedAt.Equal(now.Add(7*time.Minute)) {
+		t.Errorf("second terminal sighting changed the record: %#v", *s)
+	}
+}
