@@ -22,13 +22,18 @@ import (
 )
 
 // BenchmarkReportAzurite renders the report over ARROPS_BENCH_REPORT_ROWS
-// (default 100,000) session records in Azurite and compares it with the raw
+// (default 20,000) session records in Azurite and compares it with the raw
 // range read of the same rows (ListEntities over the same partition range,
 // bytes only: the floor any report has to pay). It reports the peak live
 // heap of each, to show the report streams: its peak stays near the size of
 // its output, not the rows read.
+//
+// The default is 20,000 rather than the 100,000 of the issue because
+// Azurite's in-memory table store inserts in superlinear time (5,000 rows
+// seed in about 3 s, 20,000 in about 90 s, 100,000 did not finish in 30
+// minutes); the report's cost per row is flat, so the ratio carries over.
 func BenchmarkReportAzurite(b *testing.B) {
-	rows := 100_000
+	rows := 20_000
 	if v := os.Getenv("ARROPS_BENCH_REPORT_ROWS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
