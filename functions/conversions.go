@@ -20,6 +20,9 @@ type ConversionRecords interface {
 // ApplyConversion copies ARR's view of a conversion into its record and
 // reports whether anything changed. CompletedAt is the first terminal sighting.
 func ApplyConversion(c *arrops.Conversion, a *arr.Conversion, now time.Time) bool {
+	if c.Status.Terminal() && a.Status != "" && !arrops.ConversionStatus(a.Status).Terminal() {
+		return false // a stale view: conversions never leave a terminal status
+	}
 	before := *c
 	if a.Status != "" {
 		c.Status = arrops.ConversionStatus(a.Status)

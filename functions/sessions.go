@@ -25,7 +25,15 @@ type SessionRecords interface {
 // Apply copies what ARR reports about a session into its record and returns
 // whether anything changed. Transition times are taken from the first sighting:
 // ReadyAt when first seen Ready, StoppedAt when first seen terminal.
+//
+// ARR statuses only move forward (Starting, Ready, then a terminal one), so a
+// view that is behind the record is stale — a list or GET taken before
+// another run recorded the stop, applied again after an ETag re-read — and is
+// ignored: applying it would undo that run's update.
 func Apply(s *arrops.Session, a *arr.Session, now time.Time) bool {
+	if a.Status != "" && statusRank(arrops.SessionStatus(a.Status)) < statusRank(s.Status) {
+		return false
+	}
 	before := *s
 	if a.Status != "" {
 		s.Status = arrops.SessionStatus(a.Status)
@@ -62,6 +70,22 @@ func Apply(s *arrops.Session, a *arr.Session, now time.Time) bool {
 		s.Hostname, s.HandshakePort, s.InspectorPort = "", 0, 0
 	}
 	return !sameSession(&before, s)
+}
+
+// statusRank orders session statuses along the lifecycle; an empty status
+// (a new record) comes first.
+func statusRank(st arrops.SessionStatus) int {
+	switch {
+	case st == "":
+		return 0
+	case st == arrops.SessionStarting:
+		return 1
+	case st == arrops.SessionReady:
+		return 2
+	case st.Terminal():
+		return 3
+	}
+	return 1 // a status this version does not know: treat as active
 }
 
 // sameSession compares what Apply may change. Elapsed minutes of an active

@@ -150,8 +150,23 @@ func (h *run) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("record session %s: %w", id, err)
 	}
+	reclaimed := false
+	if !created && stored.Origin == arrops.OriginExternal && stored.CorrelationID == "" && (resp.Created || h.cmd.SessionID == "") {
+		// A watch or shutdown sweep listed the session between our PUT and
+		// this insert and adopted it as external. It is ours (this delivery
+		// created it, or its id derives from this message): give it back
+		// its requester, tags and ReplyTo, or budgets and replies miss it.
+		if stored, err = h.reclaim(ctx, stored, s); err != nil {
+			return err
+		}
+		reclaimed = true
+	}
+	// The record insert is the commit point: exactly one delivery creates (or
+	// reclaims) it, and that one answers "accepted" — also when an earlier
+	// attempt created the ARR session (so this PUT got 200, not 201) and
+	// failed before recording it, and when two copies run at once.
 	outcome, reason := arrops.OutcomeAccepted, "session starting"
-	if !created || !resp.Created {
+	if !created && !reclaimed {
 		outcome, reason = arrops.OutcomeNoop, "redelivery: session already exists with the same settings"
 	}
 	// Only the run that created the record announces Starting; a redelivery
@@ -160,6 +175,28 @@ func (h *run) start(ctx context.Context) error {
 		return err
 	}
 	return h.finish(ctx, outcome, id, reason, stored, "")
+}
+
+// reclaim writes the command's attribution into a record a sweep adopted,
+// re-reading on ETag conflicts.
+func (h *run) reclaim(ctx context.Context, stored, want *arrops.Session) (*arrops.Session, error) {
+	for attempt := 0; ; attempt++ {
+		stored.Origin, stored.RequestedBy, stored.Tags = want.Origin, want.RequestedBy, want.Tags
+		stored.ReplyTo, stored.CorrelationID = want.ReplyTo, want.CorrelationID
+		err := h.rec.UpdateSession(ctx, stored)
+		if err == nil {
+			return stored, nil
+		}
+		if !errors.Is(err, functions.ErrConcurrentUpdate) || attempt == 3 {
+			return nil, fmt.Errorf("record requester of session %s: %w", stored.ID, err)
+		}
+		if stored, err = h.rec.GetSession(ctx, stored.ID); err != nil {
+			return nil, fmt.Errorf("re-read session %s: %w", want.ID, err)
+		}
+		if stored.CorrelationID != "" {
+			return stored, nil // a concurrent delivery of this command reclaimed it
+		}
+	}
 }
 
 func (h *run) stop(ctx context.Context) error {
