@@ -10,7 +10,6 @@ package config
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -231,7 +230,27 @@ func (r *reader) schedule(name string) string {
 	return v
 }
 
-var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+// isUUID reports whether s is 8-4-4-4-12 hex digits. (Hand-written rather
+// than a regexp: compiling regexps at init shows in the handler's cold start.)
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // Load reads and validates all settings through getenv.
 func Load(getenv func(string) string) (*Config, error) {
@@ -240,7 +259,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.AccountID = r.str("ARR_ACCOUNT_ID")
 	if c.AccountID == "" {
 		r.fail("ARR_ACCOUNT_ID", "is required")
-	} else if !uuidRe.MatchString(c.AccountID) {
+	} else if !isUUID(c.AccountID) {
 		r.fail("ARR_ACCOUNT_ID", "%q is not a UUID", c.AccountID)
 	}
 	c.AccountDomain = r.str("ARR_ACCOUNT_DOMAIN")
@@ -368,11 +387,28 @@ func Load(getenv func(string) string) (*Config, error) {
 	return c, nil
 }
 
-var containerRe = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$`)
+// isContainerName reports whether s is a valid blob container name: 3 to 63
+// lower-case letters, digits and single hyphens, starting and ending with a
+// letter or digit.
+func isContainerName(s string) bool {
+	if len(s) < 3 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case c == '-' && i > 0 && i < len(s)-1 && s[i-1] != '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 func (r *reader) container(name string) string {
 	v := r.str(name)
-	if !containerRe.MatchString(v) {
+	if !isContainerName(v) {
 		r.fail(name, "%q is not a valid blob container name (3-63 lower-case letters, digits, single hyphens)", v)
 	}
 	return v

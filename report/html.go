@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -15,30 +16,34 @@ import (
 //go:embed report.html.tmpl
 var templates embed.FS
 
-var pageTemplate = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"hours": func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
-	"money": func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
-	"num":   num,
-	"pct": func(p *float64) string {
-		if p == nil {
-			return "–"
-		}
-		return strconv.FormatFloat(*p*100, 'f', 1, 64) + " %"
-	},
-	"secs": func(p *float64) string {
-		if p == nil {
-			return "–"
-		}
-		return humanDuration(time.Duration(*p * float64(time.Second)))
-	},
-	"dur": func(d time.Duration) string {
-		if d <= 0 {
-			return "–"
-		}
-		return humanDuration(d)
-	},
-	"ts": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
-}).ParseFS(templates, "report.html.tmpl"))
+// pageTemplate is parsed on first use, not at process start: the handler
+// starts cold for every function, and most invocations never render HTML.
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
+		"hours": func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
+		"money": func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
+		"num":   num,
+		"pct": func(p *float64) string {
+			if p == nil {
+				return "–"
+			}
+			return strconv.FormatFloat(*p*100, 'f', 1, 64) + " %"
+		},
+		"secs": func(p *float64) string {
+			if p == nil {
+				return "–"
+			}
+			return humanDuration(time.Duration(*p * float64(time.Second)))
+		},
+		"dur": func(d time.Duration) string {
+			if d <= 0 {
+				return "–"
+			}
+			return humanDuration(d)
+		},
+		"ts": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
+	}).ParseFS(templates, "report.html.tmpl"))
+})
 
 // Chart geometry, in SVG user units; the page is laid out for 1280px.
 const (
@@ -128,7 +133,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 	}
 	// Execute into memory first so a template error never leaves half a page.
 	var buf bytes.Buffer
-	if err := pageTemplate.Execute(&buf, v); err != nil {
+	if err := pageTemplate().Execute(&buf, v); err != nil {
 		return fmt.Errorf("report: rendering HTML: %w", err)
 	}
 	// Records may hold invalid UTF-8 (ARR error texts, adopted sessions'
