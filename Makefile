@@ -25,7 +25,7 @@ run: deps build
 
 # package: the deployment zip (linux/amd64 handler, host.json, function.json files).
 package:
-	$(GO) run ./cmd/package -o dist/arrops.zip
+	$(GO) run ./cmd/package -o dist/arrops.zip -dir dist/package -list
 
 vet:
 	$(GO) vet ./...
@@ -50,6 +50,20 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/arrops-fuzz.log 2>&1 || { cat /tmp/arrops-fuzz.log; exit 1; }; \
 	  done; \
 	done
+
+# bench: the Go benchmarks (-cpu 1: per-core figures; each compares with a
+# baseline measured in the same process), the load scenario at full size,
+# then one table (metric, value, baseline, ratio, target, met?) printed and
+# written to results/bench-<UTC time>.json. About 5-10 minutes.
+BENCH_PKGS ?= ./functions/commands ./functions/watch ./functions/shutdown ./handler
+bench: deps
+	@mkdir -p results && rm -f results/load.json
+	set -o pipefail; CI=$${CI:-true} $(GO) test -run '^$$' -bench . -benchmem -cpu 1 -count 1 -timeout 20m $(BENCH_PKGS) | tee results/bench.txt
+	@if [ -f e2e/load_test.go ]; then \
+	  CI=$${CI:-true} ARROPS_LOAD_COMMANDS=1000 ARROPS_RESULTS_DIR=$(CURDIR)/results $(GO) test -run TestLoad -count=1 -timeout 15m ./e2e \
+	    || { echo "load scenario FAILED: the table reports it missing"; rm -f results/load.json; }; \
+	else echo "no e2e/load_test.go: load scenario skipped"; fi
+	$(GO) run ./cmd/benchtable -bench results/bench.txt -load results/load.json -out results
 
 test-short:
 	$(GO) test -short ./...

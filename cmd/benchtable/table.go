@@ -1,0 +1,258 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// row is one line of the table. Value, Baseline and Ratio are also kept as
+// numbers (V, B, R) so runs can be compared from the JSON.
+type row struct {
+	Metric   string  `json:"metric"`
+	Value    string  `json:"value"`
+	Baseline string  `json:"baseline"`
+	Ratio    string  `json:"ratio"`
+	Target   string  `json:"target"`
+	Met      string  `json:"met"` // "yes", "NO", or "-" when there is no target
+	V        float64 `json:"v"`
+	B        float64 `json:"b,omitempty"`
+	R        float64 `json:"r,omitempty"`
+}
+
+const none = "-"
+
+// loadResult is what e2e/load_test.go writes as load.json.
+type loadResult struct {
+	Commands          int     `json:"commands"`
+	DurationSeconds   float64 `json:"durationSeconds"`
+	CommandsPerSecond float64 `json:"commandsPerSecond"`
+	P50Ms             float64 `json:"p50Ms"`
+	P99Ms             float64 `json:"p99Ms"`
+	Sessions          int     `json:"sessions"`
+	Malformed         int     `json:"malformed"`
+	Duplicates        int     `json:"duplicates"`
+	Poison            int     `json:"poison"`
+}
+
+// inputs is everything the table is made from; a nil part is reported as
+// missing with its reason from errs.
+type inputs struct {
+	bench   benchSet
+	load    *loadResult
+	startup *startupResult
+	burst   *burstResult
+	errs    map[string]string
+}
+
+func met(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "NO"
+}
+
+func num(v float64) string {
+	switch {
+	case v >= 100 || v == math.Trunc(v):
+		return groupThousands(strconv.FormatFloat(v, 'f', 0, 64))
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+}
+
+func groupThousands(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func ratio(r float64) string { return strconv.FormatFloat(r, 'f', 2, 64) + "x" }
+
+func mb(bytes int64) float64 { return float64(bytes) / (1 << 20) }
+
+// missing is the row for a measurement that did not run.
+func missing(metric, target, why string) row {
+	if why == "" {
+		why = "not measured"
+	}
+	met := none
+	if target != none {
+		met = "NO"
+	}
+	return row{Metric: metric, Value: why, Baseline: none, Ratio: none, Target: target, Met: met}
+}
+
+// buildRows turns the measurements into the table, in a fixed order.
+func buildRows(in inputs) []row {
+	var rows []row
+	b := in.bench
+	benchMissing := in.errs["bench"]
+	if benchMissing == "" {
+		benchMissing = "no result in the benchmark output"
+	}
+
+	// Decode+dispatch per core: invocations per CPU-second, so a busy
+	// machine does not count against the handler.
+	for _, p := range []struct{ name, metric, target string }{
+		{"start", "commands decode+dispatch, start (per core)", "≥ 5,000/s"},
+		{"rejected", "commands decode+dispatch, rejected (per core)", none},
+	} {
+		v, ok1 := b.metric("commands", "DecodeDispatch/"+p.name, "inv/cpu-s")
+		base, ok2 := b.metric("commands", "DecodeDispatch/baseline=decode", "inv/cpu-s")
+		wall, _ := b.metric("commands", "DecodeDispatch/"+p.name, "inv/s")
+		if !ok1 || !ok2 {
+			rows = append(rows, missing(p.metric, p.target, benchMissing))
+			continue
+		}
+		r := row{Metric: p.metric, Value: num(v) + "/s (wall " + num(wall) + "/s)", Baseline: num(base) + "/s bare decode",
+			Ratio: ratio(base / v), Target: p.target, Met: none, V: v, B: base, R: base / v}
+		if p.target != none {
+			r.Met = met(v >= 5000)
+		}
+		rows = append(rows, r)
+	}
+
+	// Each function path through the handler's route with real backends.
+	for _, p := range []string{"commands-start", "commands-rejected", "watch", "shutdown", "convert-rejected", "report"} {
+		metric := "route " + p + " (Azurite + simulator)"
+		v, ok1 := b.metric("handler", "Routes/route/"+p, "inv/s")
+		base, ok2 := b.metric("handler", "Routes/decode/"+p, "inv/s")
+		if !ok1 || !ok2 {
+			rows = append(rows, missing(metric, none, benchMissing))
+			continue
+		}
+		rows = append(rows, row{Metric: metric, Value: num(v) + " inv/s", Baseline: num(base) + " inv/s bare decode",
+			Ratio: ratio(base / v), Target: none, Met: none, V: v, B: base, R: base / v})
+	}
+
+	// Route and bare calls ran in turn, pair by pair: the median pair ratio
+	// is the figure a drifting Azurite moves least.
+	routeNs, ok1 := b.metric("handler", "HandlerOverhead", "route-ns/op")
+	bareNs, ok2 := b.metric("handler", "HandlerOverhead", "bare-ns/op")
+	pair, ok3 := b.metric("handler", "HandlerOverhead", "x-bare-median-pair")
+	if ok1 && ok2 && ok3 {
+		rows = append(rows, row{Metric: "handler overhead, commands start", Value: num(routeNs/1e6) + " ms/op",
+			Baseline: num(bareNs/1e6) + " ms bare ARR+table+queue calls", Ratio: ratio(pair) + " (totals " + ratio(routeNs/bareNs) + ")",
+			Target: "≤ 1.10x", Met: met(pair <= 1.10), V: routeNs, B: bareNs, R: pair})
+	} else {
+		rows = append(rows, missing("handler overhead, commands start", "≤ 1.10x", benchMissing))
+	}
+
+	if su := in.startup; su != nil {
+		r := su.HandlerMedian / su.HelloMedian
+		rows = append(rows, row{Metric: fmt.Sprintf("start-up to first GET / (median of %d)", su.Runs),
+			Value: num(su.HandlerMedian) + " ms", Baseline: num(su.HelloMedian) + " ms hello-world server",
+			Ratio: ratio(r) + " (pairs " + ratio(su.PairRatio) + ")", Target: "≤ 1.5x and < 20 ms",
+			Met: met(r <= 1.5 && su.HandlerMedian < 20), V: su.HandlerMedian, B: su.HelloMedian, R: r})
+		rows = append(rows, row{Metric: "idle RSS (VmRSS after start)", Value: num(mb(su.IdleRSS)) + " MB", Baseline: none,
+			Ratio: none, Target: "< 25 MB", Met: met(mb(su.IdleRSS) < 25), V: mb(su.IdleRSS)})
+	} else {
+		rows = append(rows, missing("start-up to first GET /", "≤ 1.5x and < 20 ms", in.errs["startup"]),
+			missing("idle RSS (VmRSS after start)", "< 25 MB", in.errs["startup"]))
+	}
+	if bu := in.burst; bu != nil {
+		rows = append(rows, row{Metric: fmt.Sprintf("peak RSS (VmHWM) after %d invocations", bu.Invocations),
+			Value:    fmt.Sprintf("%s MB (now %s MB, %d failed, %s s)", num(mb(bu.PeakRSS)), num(mb(bu.RSS)), bu.Failed, num(bu.Seconds)),
+			Baseline: num(mb(bu.IdleRSS)) + " MB idle, configured", Ratio: ratio(float64(bu.PeakRSS) / float64(bu.IdleRSS)),
+			Target: "0 failed", Met: met(bu.Failed == 0), V: mb(bu.PeakRSS), B: mb(bu.IdleRSS), R: float64(bu.PeakRSS) / float64(bu.IdleRSS)})
+	} else {
+		rows = append(rows, missing("peak RSS (VmHWM) after a burst", none, in.errs["burst"]))
+	}
+
+	c, ok1 := b.metric("handler", "Lifecycle", "arr-create/session")
+	s, ok2 := b.metric("handler", "Lifecycle", "arr-stop/session")
+	g, ok3 := b.metric("handler", "Lifecycle", "arr-get/session")
+	if ok1 && ok2 && ok3 {
+		rows = append(rows, row{Metric: "ARR calls per session lifecycle", Value: fmt.Sprintf("create %s, stop %s, GET %s", num(c), num(s), num(g)),
+			Baseline: none, Ratio: none, Target: "create 1, stop 1, GET 1", Met: met(c == 1 && s == 1 && g == 1), V: c + s + g})
+	} else {
+		rows = append(rows, missing("ARR calls per session lifecycle", "create 1, stop 1, GET 1", benchMissing))
+	}
+
+	w1, ok1 := b.metric("watch", "UnchangedSweep/sweep", "table-writes/sweep")
+	w2, ok2 := b.metric("handler", "Routes/route/watch", "table-writes/sweep")
+	if ok1 || ok2 {
+		rows = append(rows, row{Metric: "table writes per unchanged watch sweep", Value: num(max(w1, w2)), Baseline: none, Ratio: none,
+			Target: "0", Met: met(max(w1, w2) == 0), V: max(w1, w2)})
+	} else {
+		rows = append(rows, missing("table writes per unchanged watch sweep", "0", benchMissing))
+	}
+	if v, ok := b.metric("watch", "UnchangedSweep/sweep", "ns/op"); ok {
+		base, _ := b.metric("watch", "UnchangedSweep/baseline=list", "ns/op")
+		calls, _ := b.metric("watch", "UnchangedSweep/sweep", "arr-calls/sweep")
+		pages, _ := b.metric("watch", "UnchangedSweep/sweep", "list-pages/sweep")
+		rows = append(rows, row{Metric: "watch sweep, 200 unchanged sessions",
+			Value:    fmt.Sprintf("%s ms, %s ARR calls (%s List pages)", num(v/1e6), num(calls), num(pages)),
+			Baseline: num(base/1e6) + " ms List alone", Ratio: ratio(v / base), Target: none, Met: none, V: v, B: base, R: v / base})
+	}
+
+	stops, ok1 := b.metric("shutdown", "Sweep1000/sweep", "stops/sweep")
+	pages, _ := b.metric("shutdown", "Sweep1000/sweep", "list-pages/sweep")
+	gets, _ := b.metric("shutdown", "Sweep1000/sweep", "gets/sweep")
+	creates, _ := b.metric("shutdown", "Sweep1000/sweep", "creates/sweep")
+	v, ok2 := b.metric("shutdown", "Sweep1000/sweep", "ns/op")
+	base, ok3 := b.metric("shutdown", "Sweep1000/baseline=list", "ns/op")
+	if ok1 && ok2 && ok3 {
+		// The benchmark fails unless the sweep made exactly one List call
+		// (all its pages) and stopped all 1,000.
+		rows = append(rows, row{Metric: "shutdown sweep, 1,000 sessions: ARR calls",
+			Value:    fmt.Sprintf("1 List (%s pages) + %s stops + %s final GETs", num(pages), num(stops), num(gets)),
+			Baseline: none, Ratio: none, Target: "1 List + the stops", Met: met(stops == 1000 && creates == 0), V: stops})
+		rows = append(rows, row{Metric: "shutdown sweep, 1,000 sessions: wall", Value: num(v/1e6) + " ms",
+			Baseline: num(base/1e6) + " ms List alone", Ratio: ratio(v / base), Target: none, Met: none, V: v, B: base, R: v / base})
+	} else {
+		rows = append(rows, missing("shutdown sweep, 1,000 sessions", "1 List + the stops", benchMissing))
+	}
+
+	if l := in.load; l != nil {
+		rows = append(rows,
+			row{Metric: fmt.Sprintf("load: %d commands, 50 requesters", l.Commands), Value: num(l.CommandsPerSecond) + " commands/s",
+				Baseline: none, Ratio: none, Target: none, Met: none, V: l.CommandsPerSecond},
+			row{Metric: "load: latency p50 / p99", Value: num(l.P50Ms) + " / " + num(l.P99Ms) + " ms", Baseline: none, Ratio: none,
+				Target: none, Met: none, V: l.P99Ms},
+			row{Metric: "load: sessions / malformed / duplicates / poison",
+				Value:    fmt.Sprintf("%d / %d / %d / %d", l.Sessions, l.Malformed, l.Duplicates, l.Poison),
+				Baseline: none, Ratio: none, Target: "poison = malformed only", Met: met(l.Poison <= l.Malformed), V: float64(l.Poison)})
+	} else {
+		rows = append(rows, missing("load scenario (e2e TestLoad)", none, in.errs["load"]))
+	}
+	return rows
+}
+
+// printTable writes the rows as an aligned table and a line naming the
+// targets not met.
+func printTable(w io.Writer, rows []row) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "METRIC\tVALUE\tBASELINE\tRATIO\tTARGET\tMET?")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Metric, r.Value, r.Baseline, r.Ratio, r.Target, r.Met)
+	}
+	tw.Flush()
+	var gaps []string
+	for _, r := range rows {
+		if r.Met == "NO" {
+			gaps = append(gaps, r.Metric)
+		}
+	}
+	if len(gaps) == 0 {
+		fmt.Fprintln(w, "every target met")
+	} else {
+		fmt.Fprintf(w, "targets not met (%d): %s\n", len(gaps), strings.Join(gaps, "; "))
+	}
+}
