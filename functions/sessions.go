@@ -113,12 +113,17 @@ func Adopt(a *arr.Session, now time.Time) *arrops.Session {
 // final figures (elapsed minutes, teraflops), then the terminal record with
 // the stop reason. rec may be nil when the session had no record yet.
 // A failed GET is not fatal: the stop happened, so the record says so.
+// With a nil arrc no GET is made: the caller has just brought rec up to date
+// from ARR (shutdown, from its one List call), so the GET would only refresh
+// the elapsed minutes, which billing does not use.
 // claimed reports whether this call claimed the Stopped announcement (see
 // ClaimSessionAnnouncement); pass it to PublishSessionClaim.
 func Finalize(ctx context.Context, arrc *arr.Client, recs SessionRecords, rec *arrops.Session, id, reason string, now time.Time) (s *arrops.Session, claimed bool, err error) {
 	var final *arr.Session
-	if resp, err := arrc.GetSession(ctx, id, nil); err == nil {
-		final = &resp.Session
+	if arrc != nil {
+		if resp, err := arrc.GetSession(ctx, id, nil); err == nil {
+			final = &resp.Session
+		}
 	}
 	for attempt := 0; ; attempt++ {
 		if rec == nil {

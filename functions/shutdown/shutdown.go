@@ -201,7 +201,14 @@ func stop(ctx context.Context, arrc *arr.Client, recs Records, bus functions.Pub
 		}
 		already = true // someone else stopped it first (or ARR forgot it)
 	}
-	rec, claimed, err := functions.Finalize(ctx, arrc, recs, s, s.ID, StopReason(dec), now)
+	// The record was synced from this sweep's List; a final GET is needed
+	// only when someone else stopped the session first (its final state is
+	// theirs). One sweep thus makes 1 List + the stops.
+	get := arrc
+	if !already {
+		get = nil
+	}
+	rec, claimed, err := functions.Finalize(ctx, get, recs, s, s.ID, StopReason(dec), now)
 	if err != nil {
 		return already, err
 	}
