@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,14 +16,9 @@ import (
 
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/config"
-	"github.com/arrops/arrops/internal/modroot"
+	"github.com/arrops/arrops/internal/functest"
 	"github.com/arrops/arrops/internal/stack"
 )
-
-// glb is a real, minimal binary glTF: the 12-byte header (magic "glTF",
-// version 2, total length) padded with spaces. The simulator reads it
-// through the SAS and hashes it into the .arrAsset it writes.
-var glb = append([]byte("glTF\x02\x00\x00\x00\x0c\x00\x00\x00"), bytes.Repeat([]byte{0x20}, 64)...)
 
 // TestConversionsEndToEnd is issue 7's "Must show" over real processes
 // (Azurite, arrsim, devhost running the handler): BlobCreated events in the
@@ -58,24 +51,24 @@ func TestConversionsEndToEnd(t *testing.T) {
 	// with its reason, answered 2xx (no poison message), with no ARR call.
 	rejections := []struct {
 		name string
-		ev   upload
+		ev   functest.BlobEvent
 		code string
 	}{
-		{"unsupported format", upload{path: "models/plant.obj", size: 9}, "UnsupportedFormat"},
-		{"ampersand in the name", upload{path: "models/R&D/plant.glb", size: 9}, "InvalidBlobName"},
-		{"zero-length blob", upload{path: "models/empty.fbx"}, "EmptyBlob"},
-		{"other container", upload{container: "elsewhere", path: "models/plant.glb", size: 9}, "OutsideInputContainer"},
-		{"outside the prefix", upload{path: "drafts/plant.glb", size: 9}, "OutsideInputContainer"},
-		{"not BlobCreated", upload{path: "models/old.glb", eventType: "Microsoft.Storage.BlobDeleted", api: "DeleteBlob", size: 9}, "NotBlobCreated"},
-		{"CloudEvents, unsupported", upload{cloud: true, path: "models/notes.txt", size: 9}, "UnsupportedFormat"},
+		{"unsupported format", functest.BlobEvent{Path: "models/plant.obj", Size: 9}, "UnsupportedFormat"},
+		{"ampersand in the name", functest.BlobEvent{Path: "models/R&D/plant.glb", Size: 9}, "InvalidBlobName"},
+		{"zero-length blob", functest.BlobEvent{Path: "models/empty.fbx"}, "EmptyBlob"},
+		{"other container", functest.BlobEvent{Container: "elsewhere", Path: "models/plant.glb", Size: 9}, "OutsideInputContainer"},
+		{"outside the prefix", functest.BlobEvent{Path: "drafts/plant.glb", Size: 9}, "OutsideInputContainer"},
+		{"not BlobCreated", functest.BlobEvent{Path: "models/old.glb", EventType: "Microsoft.Storage.BlobDeleted", API: "DeleteBlob", Size: 9}, "NotBlobCreated"},
+		{"CloudEvents, unsupported", functest.BlobEvent{Cloud: true, Path: "models/notes.txt", Size: 9}, "UnsupportedFormat"},
 	}
 	for i := range rejections {
 		r := &rejections[i].ev
-		if r.container == "" {
-			r.container = "arr-input"
+		if r.Container == "" {
+			r.Container = "arr-input"
 		}
-		r.etag = fmt.Sprintf("0x8DD00000000%04d", i)
-		s.deliverBlobEvent(r.json(t))
+		r.ETag = fmt.Sprintf("0x8DD00000000%04d", i)
+		s.deliverBlobEvent(r.JSON(t))
 	}
 	s.eventually(20*time.Second, "rejections recorded", func() error {
 		byPath := map[string]*arrops.Conversion{}
@@ -83,7 +76,7 @@ func TestConversionsEndToEnd(t *testing.T) {
 			byPath[c.InputContainer+"/"+c.InputPath] = c
 		}
 		for _, tc := range rejections {
-			c := byPath[tc.ev.container+"/"+tc.ev.path]
+			c := byPath[tc.ev.Container+"/"+tc.ev.Path]
 			if c == nil {
 				return fmt.Errorf("%s: no record", tc.name)
 			}
@@ -105,22 +98,22 @@ func TestConversionsEndToEnd(t *testing.T) {
 
 	// Valid uploads: one in the Event Grid schema, one in CloudEvents schema
 	// delivered three times at once, one deleted before ARR converts it.
-	plant := upload{container: "arr-input", path: "models/site/plant.glb"}
-	plant.etag, plant.size = s.putBlob("arr-input", plant.path, glb), int64(len(glb))
-	pump := upload{cloud: true, container: "arr-input", path: "models/site/b/Pump.FBX"}
-	pump.etag, pump.size = s.putBlob("arr-input", pump.path, glb[:40]), 40
-	valve := upload{container: "arr-input", path: "models/gone/valve.glb"}
-	valve.etag, valve.size = s.putBlob("arr-input", valve.path, glb), int64(len(glb))
-	if _, err := s.blobs.DeleteBlob(s.ctx, "arr-input", valve.path, nil); err != nil {
+	plant := functest.BlobEvent{Container: "arr-input", Path: "models/site/plant.glb"}
+	plant.ETag, plant.Size = s.putBlob("arr-input", plant.Path, functest.SampleGLB), int64(len(functest.SampleGLB))
+	pump := functest.BlobEvent{Cloud: true, Container: "arr-input", Path: "models/site/b/Pump.FBX"}
+	pump.ETag, pump.Size = s.putBlob("arr-input", pump.Path, functest.SampleGLB[:40]), 40
+	valve := functest.BlobEvent{Container: "arr-input", Path: "models/gone/valve.glb"}
+	valve.ETag, valve.Size = s.putBlob("arr-input", valve.Path, functest.SampleGLB), int64(len(functest.SampleGLB))
+	if _, err := s.blobs.DeleteBlob(s.ctx, "arr-input", valve.Path, nil); err != nil {
 		t.Fatal(err)
 	}
 	sent := time.Now()
-	s.deliverBlobEvent(plant.json(t))
-	s.deliverBlobEvent(valve.json(t))
+	s.deliverBlobEvent(plant.JSON(t))
+	s.deliverBlobEvent(valve.JSON(t))
 	var wg sync.WaitGroup
 	for range 3 {
 		wg.Add(1)
-		go func() { defer wg.Done(); s.deliverBlobEvent(pump.json(t)) }()
+		go func() { defer wg.Done(); s.deliverBlobEvent(pump.JSON(t)) }()
 	}
 	wg.Wait()
 
@@ -128,15 +121,15 @@ func TestConversionsEndToEnd(t *testing.T) {
 	t.Logf("three conversions terminal %s after the events", time.Since(sent).Round(time.Millisecond))
 	blob := s.stack.Azurite.BlobEndpoint
 	for _, tc := range []struct {
-		up       upload
+		up       functest.BlobEvent
 		out      string
 		data     []byte
 		inFormat string
-	}{{plant, "assets/site/plant.arrAsset", glb, "Event Grid"}, {pump, "assets/site/b/Pump.arrAsset", glb[:40], "CloudEvents"}} {
-		c := recs[tc.up.path]
+	}{{plant, "assets/site/plant.arrAsset", functest.SampleGLB, "Event Grid"}, {pump, "assets/site/b/Pump.arrAsset", functest.SampleGLB[:40], "CloudEvents"}} {
+		c := recs[tc.up.Path]
 		if c.Status != arrops.ConversionSucceeded || c.OutputURI != blob+"/arr-output/"+tc.out || c.OutputPath != tc.out ||
 			c.Duration() <= 0 || c.Duration() > 30*time.Second || c.ErrorCode != "" {
-			t.Errorf("%s (%s): record %+v (duration %s), want Succeeded with output %s", tc.up.path, tc.inFormat, c, c.Duration(), tc.out)
+			t.Errorf("%s (%s): record %+v (duration %s), want Succeeded with output %s", tc.up.Path, tc.inFormat, c, c.Duration(), tc.out)
 			continue
 		}
 		// The simulator read the input through the SAS: the asset names
@@ -153,16 +146,16 @@ func TestConversionsEndToEnd(t *testing.T) {
 		if !strings.Contains(buf.String(), hex.EncodeToString(sum[:])) || !strings.Contains(buf.String(), fmt.Sprintf("bytes: %d", len(tc.data))) {
 			t.Errorf("%s holds %q, not a conversion of the uploaded blob", tc.out, buf.String())
 		}
-		t.Logf("%s: Succeeded in %s, %s", tc.up.path, c.Duration().Round(time.Millisecond), c.OutputURI)
+		t.Logf("%s: Succeeded in %s, %s", tc.up.Path, c.Duration().Round(time.Millisecond), c.OutputURI)
 	}
-	gone := recs[valve.path]
+	gone := recs[valve.Path]
 	if gone.Status != arrops.ConversionFailed || gone.ErrorCode != "ConversionProcessFailed" || !strings.Contains(gone.ErrorMessage, "Invalid input provided") || gone.OutputURI != "" {
 		t.Errorf("deleted input: record %+v, want Failed with ARR's ConversionProcessFailed", gone)
 	}
 	// Three deliveries of the pump event: one record, one conversion run.
 	n := 0
 	for _, c := range s.conversions() {
-		if c.InputPath == pump.path {
+		if c.InputPath == pump.Path {
 			n++
 		}
 	}
@@ -174,8 +167,8 @@ func TestConversionsEndToEnd(t *testing.T) {
 		st.CreateConversion, st.ConversionsRun, st.BlobReads, st.BlobWrites)
 
 	// One event per terminal conversion on arr-events (the topic locally).
-	want := map[string]arrops.EventType{recs[plant.path].ID: arrops.EventConversionSucceeded,
-		recs[pump.path].ID: arrops.EventConversionSucceeded, recs[valve.path].ID: arrops.EventConversionFailed}
+	want := map[string]arrops.EventType{recs[plant.Path].ID: arrops.EventConversionSucceeded,
+		recs[pump.Path].ID: arrops.EventConversionSucceeded, recs[valve.Path].ID: arrops.EventConversionFailed}
 	s.eventually(15*time.Second, "conversion events", func() error {
 		got := events.byConversion()
 		for id, typ := range want {
@@ -188,10 +181,10 @@ func TestConversionsEndToEnd(t *testing.T) {
 		}
 		return nil
 	})
-	if ev := events.byConversion()[recs[valve.path].ID][0]; ev.ErrorCode != "ConversionProcessFailed" || ev.InputBlob != "arr-input/"+valve.path {
+	if ev := events.byConversion()[recs[valve.Path].ID][0]; ev.ErrorCode != "ConversionProcessFailed" || ev.InputBlob != "arr-input/"+valve.Path {
 		t.Errorf("ConversionFailed event %+v", ev)
 	}
-	if ev := events.byConversion()[recs[plant.path].ID][0]; ev.OutputURI != recs[plant.path].OutputURI || ev.DurationSeconds <= 0 {
+	if ev := events.byConversion()[recs[plant.Path].ID][0]; ev.OutputURI != recs[plant.Path].OutputURI || ev.DurationSeconds <= 0 {
 		t.Errorf("ConversionSucceeded event %+v", ev)
 	}
 
@@ -200,61 +193,6 @@ func TestConversionsEndToEnd(t *testing.T) {
 	}
 	s.assertNoSAS(events)
 	t.Logf("total %s", time.Since(began).Round(time.Millisecond))
-}
-
-// upload describes a blob and renders its storage event from the captured
-// Event Grid or CloudEvents example in /work/shared/fixtures/functions.
-type upload struct {
-	cloud           bool
-	eventType, api  string
-	container, path string
-	etag            string
-	size            int64
-}
-
-func (u upload) json(t testing.TB) []byte {
-	t.Helper()
-	name := "eventgrid-blobcreated-event.json"
-	if u.cloud {
-		name = "cloudevents-blobcreated-event.json"
-	}
-	dir, err := modroot.Shared()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "fixtures", "functions", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var evs []map[string]any
-	if err := json.Unmarshal(b, &evs); err != nil || len(evs) != 1 {
-		t.Fatalf("%s: %v", name, err)
-	}
-	ev := evs[0]
-	typ, api := u.eventType, u.api
-	if typ == "" {
-		typ = "Microsoft.Storage.BlobCreated"
-	}
-	if api == "" {
-		api = "PutBlob"
-	}
-	if u.cloud {
-		ev["type"] = typ
-	} else {
-		ev["eventType"] = typ
-	}
-	sum := sha256.Sum256([]byte(u.container + "/" + u.path + "/" + u.etag))
-	ev["id"] = hex.EncodeToString(sum[:16])
-	ev["subject"] = "/blobServices/default/containers/" + u.container + "/blobs/" + u.path
-	data := ev["data"].(map[string]any)
-	data["api"], data["eTag"], data["contentLength"] = api, `"`+strings.Trim(u.etag, `"`)+`"`, u.size
-	data["contentType"] = "model/gltf-binary"
-	data["url"] = "https://devstoreaccount1.blob.core.windows.net/" + u.container + "/" + u.path
-	out, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // deliverBlobEvent puts an event on arr-blob-created base64-encoded, as the
@@ -282,24 +220,24 @@ func (s *system) putBlob(container, path string, data []byte) string {
 
 // waitConversions waits until every upload has exactly one terminal record
 // and returns them by input path.
-func (s *system) waitConversions(limit time.Duration, ups ...upload) map[string]*arrops.Conversion {
+func (s *system) waitConversions(limit time.Duration, ups ...functest.BlobEvent) map[string]*arrops.Conversion {
 	s.t.Helper()
 	out := map[string]*arrops.Conversion{}
 	s.eventually(limit, "conversions terminal", func() error {
 		clear(out)
 		for _, c := range s.conversions() {
 			for _, u := range ups {
-				if c.InputContainer == u.container && c.InputPath == u.path && c.InputETag == strings.Trim(u.etag, `"`) {
-					if out[u.path] != nil {
-						s.t.Fatalf("two records for one upload %s: %s and %s", u.path, out[u.path].ID, c.ID)
+				if c.InputContainer == u.Container && c.InputPath == u.Path && c.InputETag == strings.Trim(u.ETag, `"`) {
+					if out[u.Path] != nil {
+						s.t.Fatalf("two records for one upload %s: %s and %s", u.Path, out[u.Path].ID, c.ID)
 					}
-					out[u.path] = c
+					out[u.Path] = c
 				}
 			}
 		}
 		for _, u := range ups {
-			if c := out[u.path]; c == nil || !c.Status.Terminal() {
-				return fmt.Errorf("%s: %+v", u.path, c)
+			if c := out[u.Path]; c == nil || !c.Status.Terminal() {
+				return fmt.Errorf("%s: %+v", u.Path, c)
 			}
 		}
 		return nil

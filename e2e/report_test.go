@@ -2,32 +2,25 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/internal/browsertest"
 	"github.com/arrops/arrops/internal/devhost"
 	"github.com/arrops/arrops/internal/stack"
 )
-
-// chromiumPath is Debian's Chromium, which .ci/run installs.
-const chromiumPath = "/usr/bin/chromium"
 
 // xssRequester is a hostile requester name: the page must show it as text.
 const xssRequester = "<script>alert(1)</script>"
@@ -185,12 +178,7 @@ func earlier(a, b time.Time) time.Time {
 // summary, and that hostile record text stays text. JSON and CSV from the
 // same endpoint must give the same totals; a bad parameter is a 400 naming it.
 func TestReportInBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but %s is missing (.ci/run installs Debian's chromium): %v", chromiumPath, err)
-		}
-		t.Skipf("%s not installed", chromiumPath)
-	}
+	browsertest.Require(t)
 	rates := map[arrops.SessionSize]float64{arrops.SizeStandard: 3.2, arrops.SizePremium: 12.5}
 	sys := startSystem(t, stack.Options{Settings: map[string]string{
 		"ARR_RATE_STANDARD_PER_HOUR": "3.20",
@@ -463,51 +451,19 @@ type pageFacts struct {
 // page against want and saves a full-page screenshot.
 func checkPageInBrowser(t *testing.T, sys *system, path string, want expected) {
 	t.Helper()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(sys.ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	var dialogs atomic.Int32
-	// The first Run starts the browser and must not carry a timeout (it would
-	// stop the browser with it); the steps below use a bounded child context.
-	if err := chromedp.Listen(ctx, func(ev any) {
-		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
-			dialogs.Add(1)
-		}
-	}); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
-	tctx, tcancel := context.WithTimeout(ctx, 30*time.Second)
-	defer tcancel()
-
 	// The function key goes in ?code=, as in a link an operator bookmarks.
 	u := sys.stack.DevhostURL + path + "&code=" + url.QueryEscape(devhost.DevFunctionKey)
-	if err := chromedp.Do(tctx,
-		chromedp.EmulateViewport(1280, 900),
-		chromedp.Navigate(u),
-		chromedp.WaitReady(chromedp.ID("total-hours")),
-	); err != nil {
+	p, err := browsertest.Open(t, sys.ctx, u, "total-hours", 30*time.Second)
+	if err != nil {
 		t.Fatalf("loading %s: %v", path, err)
 	}
-	got, err := chromedp.Run(tctx, chromedp.Evaluate[pageFacts](jsCall(pageFactsJS, xssRequester, xssMessage)))
+	defer p.Close()
+	got, err := chromedp.Run(p.Ctx, chromedp.Evaluate[pageFacts](jsCall(pageFactsJS, xssRequester, xssMessage)))
 	if err != nil {
 		t.Fatalf("reading the page: %v", err)
 	}
 
-	if err := saveScreenshot(t, tctx); err != nil {
+	if err := p.Screenshot(t, "e2e", ""); err != nil {
 		t.Error(err)
 	}
 
@@ -563,7 +519,7 @@ func checkPageInBrowser(t *testing.T, sys *system, path string, want expected) {
 			break
 		}
 	}
-	if n := dialogs.Load(); n != 0 {
+	if n := p.Dialogs(); n != 0 {
 		t.Errorf("%d JavaScript dialogs opened", n)
 	}
 }
@@ -655,27 +611,4 @@ func topFailuresText(m map[string]int) string {
 		parts[i] = fmt.Sprintf("%s (%d)", c, m[c])
 	}
 	return "Top failure codes: " + strings.Join(parts, ", ")
-}
-
-// saveScreenshot writes a full-page PNG under $ARROPS_ARTIFACTS/e2e (when
-// set, so CI keeps it) or the test's temporary directory, for a human look.
-func saveScreenshot(t *testing.T, ctx context.Context) error {
-	t.Helper()
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		return fmt.Errorf("screenshot: %w", err)
-	}
-	dir := t.TempDir()
-	if out := os.Getenv("ARROPS_ARTIFACTS"); out != "" {
-		dir = filepath.Join(out, "e2e")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	}
-	path := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())+".png")
-	if err := os.WriteFile(path, shot, 0o644); err != nil {
-		return err
-	}
-	t.Logf("screenshot: %s", path)
-	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/internal/azuritetest"
+	"github.com/arrops/arrops/internal/functest"
 	"github.com/arrops/arrops/notify"
 	"github.com/arrops/arrops/store"
 	"github.com/arrops/arrops/trigger"
@@ -33,25 +34,6 @@ import (
 // Azurite and the ARR simulator on loopback. cmd/benchtable reads their
 // metrics; a metric name change must be made there too.
 
-const (
-	benchAccount = "11111111-2222-4333-8444-555555555555"
-	benchKey     = "handler-bench-simulator-key"
-)
-
-// callCounter is an azcore per-call policy on the app's table client: it
-// counts every table request and, separately, the writes (anything but GET).
-type callCounter struct{ calls, writes atomic.Int64 }
-
-type countPolicy struct{ c *callCounter }
-
-func (p countPolicy) Do(req *azpolicy.Request) (*http.Response, error) {
-	p.c.calls.Add(1)
-	if m := req.Raw().Method; m != http.MethodGet && m != http.MethodHead {
-		p.c.writes.Add(1)
-	}
-	return req.Next()
-}
-
 // benchEnv is the handler app wired to real backends.
 type benchEnv struct {
 	tb     testing.TB
@@ -59,7 +41,7 @@ type benchEnv struct {
 	sim    *arrsim.Server
 	app    *app
 	mux    *http.ServeMux
-	tables callCounter
+	tables functest.Requests // the app's table client: every request, and the writes
 	// run keeps ids unique across -count repeats in the same Azurite.
 	run int64
 	seq atomic.Int64
@@ -70,19 +52,8 @@ func newBenchEnv(tb testing.TB) *benchEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
 	az := azuritetest.Start(tb)
-	sim := arrsim.New(arrsim.Options{AccountID: benchAccount, AccountKey: benchKey, ReadyAfter: time.Second})
-	tb.Cleanup(sim.Close)
-	srv := httptest.NewServer(sim)
-	tb.Cleanup(srv.Close)
-	settings := map[string]string{
-		"ARR_ACCOUNT_ID": benchAccount, "ARR_ACCOUNT_DOMAIN": "eastus.mixedreality.azure.com",
-		"ARR_ENDPOINT": srv.URL, "ARR_STS_ENDPOINT": srv.URL, "ARR_ACCOUNT_KEY": benchKey,
-		"AzureWebJobsStorage": az.ConnectionString, "ARR_STORAGE_ACCESS": "accountSas",
-	}
-	cfg, err := config.Load(func(k string) string { return settings[k] })
-	if err != nil {
-		tb.Fatal(err)
-	}
+	sim, url := functest.Sim(tb, arrsim.Options{ReadyAfter: time.Second}, nil)
+	cfg := functest.Config(tb, az.ConnectionString, functest.SimSettings(url), map[string]string{"ARR_STORAGE_ACCESS": "accountSas"})
 	e := &benchEnv{tb: tb, ctx: ctx, sim: sim, run: time.Now().UnixNano() % 1e9}
 	// Logs are formatted as in production, then dropped: the cost of writing
 	// them to the host's pipe is not the handler's.
@@ -90,7 +61,7 @@ func newBenchEnv(tb testing.TB) *benchEnv {
 	// The app's own store constructor plus the counting policy.
 	e.app.store.New = func(ctx context.Context) (*store.Store, error) {
 		s, err := store.NewFromConnectionString(cfg.StorageConnectionString, &store.Options{
-			ClientOptions: azcore.ClientOptions{PerCallPolicies: []azpolicy.Policy{countPolicy{&e.tables}}}})
+			ClientOptions: azcore.ClientOptions{PerCallPolicies: []azpolicy.Policy{&e.tables}}})
 		if err != nil {
 			return nil, err
 		}
@@ -275,7 +246,7 @@ func BenchmarkRoutes(b *testing.B) {
 			// Each invocation gets a fresh payload (a new session id, a new
 			// upload), as in production; building it costs microseconds
 			// against the milliseconds of the backend calls.
-			writes := e.tables.writes.Load()
+			writes := e.tables.Writes.Load()
 			b.ReportAllocs()
 			n := 0
 			for b.Loop() {
@@ -284,7 +255,7 @@ func BenchmarkRoutes(b *testing.B) {
 			}
 			b.ReportMetric(perSecond(b), "inv/s")
 			if p.name == "watch" {
-				w := e.tables.writes.Load() - writes
+				w := e.tables.Writes.Load() - writes
 				b.ReportMetric(float64(w)/float64(n), "table-writes/sweep")
 				if w != 0 {
 					b.Errorf("unchanged watch sweeps wrote %d table entities", w)
@@ -425,10 +396,10 @@ func TestBenchAccounting(t *testing.T) {
 	e.seed(t, 3)
 
 	calls := func(f func()) (tables int64, arrCalls arrsim.Stats) {
-		before, sim := e.tables.calls.Load(), e.sim.Stats()
+		before, sim := e.tables.All.Load(), e.sim.Stats()
 		f()
 		after := e.sim.Stats()
-		return e.tables.calls.Load() - before, arrsim.Stats{CreateSession: after.CreateSession - sim.CreateSession,
+		return e.tables.All.Load() - before, arrsim.Stats{CreateSession: after.CreateSession - sim.CreateSession,
 			GetSession: after.GetSession - sim.GetSession, ListSessions: after.ListSessions - sim.ListSessions}
 	}
 	routeTables, routeARR := calls(func() { e.mustInvoke(t, "commands", startInvocation(t, e.id("acct-route"))) })
@@ -448,11 +419,11 @@ func TestBenchAccounting(t *testing.T) {
 
 	e.sim.Advance(2 * time.Second)
 	e.mustInvoke(t, "watch", timerInvocation(t, "watch")) // the route start above is Ready now
-	writes := e.tables.writes.Load()
+	writes := e.tables.Writes.Load()
 	for range 3 {
 		e.mustInvoke(t, "watch", timerInvocation(t, "watch"))
 	}
-	if w := e.tables.writes.Load() - writes; w != 0 {
+	if w := e.tables.Writes.Load() - writes; w != 0 {
 		t.Errorf("3 unchanged watch sweeps wrote %d table entities, want 0", w)
 	}
 }

@@ -4,29 +4,18 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
+	"github.com/arrops/arrops/internal/browsertest"
 	"github.com/chromedp/chromedp"
 )
-
-const chromiumPath = "/usr/bin/chromium"
 
 // TestHTMLInBrowser renders the golden dataset's page in Debian's Chromium and
 // checks what a reader sees: the totals, the bars and their values, and that
 // the hostile requester stays text. It saves a screenshot for a human look.
 func TestHTMLInBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but %s is missing: %v", chromiumPath, err)
-		}
-		t.Skipf("%s not installed", chromiumPath)
-	}
+	browsertest.Require(t)
 	pageHTML := renderHTML(t, novemberQuery(FormatHTML, GroupRequester, ""), testRates)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", FormatHTML.ContentType())
@@ -34,44 +23,11 @@ func TestHTMLInBrowser(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-
-	// The first Run starts the browser and must not carry the timeout (it
-	// would stop the browser); later steps are bounded through a derived ctx.
-	var dialogs atomic.Int32
-	if err := chromedp.Listen(ctx, func(ev any) {
-		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
-			dialogs.Add(1)
-		}
-	}); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
-	tctx, tcancel := context.WithTimeout(ctx, 30*time.Second)
-	defer tcancel()
-
-	if err := chromedp.Do(tctx,
-		chromedp.EmulateViewport(1280, 900),
-		chromedp.Navigate(srv.URL),
-		chromedp.WaitReady(chromedp.ID("total-hours")),
-	); err != nil {
+	p, err := browsertest.Open(t, context.Background(), srv.URL, "total-hours", 30*time.Second)
+	if err != nil {
 		t.Fatalf("loading the page: %v", err)
 	}
+	defer p.Close()
 
 	type facts struct {
 		Title        string  `json:"title"`
@@ -88,7 +44,7 @@ func TestHTMLInBrowser(t *testing.T) {
 		XSSInMsg     bool    `json:"xssInMsg"`
 		PageWidth    float64 `json:"pageWidth"`
 	}
-	got, err := chromedp.Run(tctx, chromedp.Evaluate[facts](`(() => {
+	got, err := chromedp.Run(p.Ctx, chromedp.Evaluate[facts](`(() => {
 		const q = s => document.querySelector(s);
 		const qa = s => document.querySelectorAll(s);
 		const req = [...qa('#chart-requesters text')].some(e => e.textContent === '<script>alert(1)</script>');
@@ -120,24 +76,11 @@ func TestHTMLInBrowser(t *testing.T) {
 	if got != want {
 		t.Errorf("page facts:\n got %+v\nwant %+v", got, want)
 	}
-	if n := dialogs.Load(); n != 0 {
+	if n := p.Dialogs(); n != 0 {
 		t.Errorf("%d JavaScript dialogs opened", n)
 	}
 
-	shot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	dir := t.TempDir()
-	if out := os.Getenv("ARROPS_ARTIFACTS"); out != "" {
-		dir = filepath.Join(out, "report")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := filepath.Join(dir, "report-"+strings.ReplaceAll(t.Name(), "/", "_")+".png")
-	if err := os.WriteFile(path, shot, 0o644); err != nil {
+	if err := p.Screenshot(t, "report", "report-"); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("screenshot: %s", path)
 }

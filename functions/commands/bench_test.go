@@ -16,11 +16,11 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/arrops/arrops"
-	"github.com/arrops/arrops/arr"
 	"github.com/arrops/arrops/arrsim"
 	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/commands"
+	"github.com/arrops/arrops/internal/functest"
 	"github.com/arrops/arrops/notify"
 	"github.com/arrops/arrops/trigger"
 )
@@ -122,26 +122,11 @@ type dispatchEnv struct {
 
 func newDispatchEnv(tb testing.TB) *dispatchEnv {
 	tb.Helper()
-	sim := arrsim.New(arrsim.Options{AccountID: cmdTestAccount, AccountKey: cmdTestKey, ReadyAfter: time.Second})
+	sim := arrsim.New(arrsim.Options{AccountID: functest.AccountID, AccountKey: functest.AccountKey, ReadyAfter: time.Second})
 	tb.Cleanup(sim.Close)
-	cred, err := arr.NewAccountKeyCredential(cmdTestKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	// The address is never dialled: the transport calls the simulator.
-	arrc, err := arr.NewClient("http://127.0.0.1:9", cmdTestAccount, cred, &arr.ClientOptions{
-		AccountDomain: "eastus.mixedreality.azure.com", STSEndpoint: "http://127.0.0.1:9",
-		ClientOptions: azcore.ClientOptions{Transport: simTransport{sim}}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"ARR_ACCOUNT_ID": cmdTestAccount, "ARR_ACCOUNT_DOMAIN": "eastus.mixedreality.azure.com",
-			"AzureWebJobsStorage": "UseDevelopmentStorage=true"}[k]
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	arrc := functest.ARR(tb, "http://127.0.0.1:9", azcore.ClientOptions{Transport: simTransport{sim}})
+	cfg := functest.Config(tb, "UseDevelopmentStorage=true")
 	e := &dispatchEnv{sim: sim, recs: newMemRecords(), bus: &memBus{n: map[string]int{}}, ctx: context.Background()}
 	f := commands.New(commands.Deps{Config: cfg, ARR: functions.Value(arrc), Bus: functions.Value[functions.Publisher](e.bus),
 		Records: functions.Value[commands.Records](e.recs), Now: time.Now})

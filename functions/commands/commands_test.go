@@ -10,16 +10,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"github.com/arrops/arrops/internal/modroot"
 
 	azpolicy "github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
@@ -30,56 +25,12 @@ import (
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/commands"
 	"github.com/arrops/arrops/internal/azuritetest"
+	"github.com/arrops/arrops/internal/functest"
+	"github.com/arrops/arrops/internal/syncbuf"
 	"github.com/arrops/arrops/notify"
 	"github.com/arrops/arrops/store"
 	"github.com/arrops/arrops/trigger"
 )
-
-const (
-	cmdTestAccount = "11111111-2222-4333-8444-555555555555"
-	cmdTestKey     = "commands-test-account-key"
-)
-
-// cmdRecBus records what the function publishes: Service Bus is the one
-// collaborator that cannot run locally. failOn makes Publish to an entity fail.
-type cmdRecBus struct {
-	mu     sync.Mutex
-	sent   []cmdSent
-	failOn map[string]error
-}
-
-type cmdSent struct {
-	entity string
-	msg    notify.Message
-}
-
-func (b *cmdRecBus) Publish(_ context.Context, entity string, msgs ...notify.Message) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.failOn[entity]; err != nil {
-		return fmt.Errorf("publish to %s: %w", entity, err)
-	}
-	for _, m := range msgs {
-		if m.MessageID == "" {
-			return errors.New("message without MessageID")
-		}
-		b.sent = append(b.sent, cmdSent{entity, m})
-	}
-	return nil
-}
-
-// to returns the messages sent to entity.
-func (b *cmdRecBus) to(entity string) []notify.Message {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []notify.Message
-	for _, s := range b.sent {
-		if s.entity == entity {
-			out = append(out, s.msg)
-		}
-	}
-	return out
-}
 
 // cmdEnv is the commands function wired to a real Azurite (own tables), an
 // in-process simulator over HTTP and a recording bus.
@@ -89,10 +40,9 @@ type cmdEnv struct {
 	ctx     context.Context
 	sim     *arrsim.Server
 	st      *store.Store
-	bus     *cmdRecBus
+	bus     *functest.Bus
 	handler http.HandlerFunc
-	stdout  *bytes.Buffer
-	mu      sync.Mutex
+	stdout  *syncbuf.Buffer
 	invSeq  atomic.Int64
 	// storageDown makes opening the records fail (before first use only:
 	// Lazy keeps a built value).
@@ -100,45 +50,17 @@ type cmdEnv struct {
 	cfg         *config.Config
 }
 
-var cmdTableSeq atomic.Int64
-
 func newCmdEnv(t testing.TB, az *azuritetest.Instance) *cmdEnv {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	sim := arrsim.New(arrsim.Options{AccountID: cmdTestAccount, AccountKey: cmdTestKey, ReadyAfter: time.Second})
-	t.Cleanup(sim.Close)
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	cred, err := arr.NewAccountKeyCredential(cmdTestKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, url := functest.Sim(t, arrsim.Options{ReadyAfter: time.Second}, nil)
 	// No client retries: a transient ARR answer must reach the function, which
 	// fails the invocation so the host redelivers.
-	arrc, err := arr.NewClient(srv.URL, cmdTestAccount, cred, &arr.ClientOptions{
-		AccountDomain: "eastus.mixedreality.azure.com", STSEndpoint: srv.URL,
-		ClientOptions: azpolicy.ClientOptions{Retry: azpolicy.RetryOptions{MaxRetries: -1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := cmdTableSeq.Add(1)
-	st, err := store.NewFromConnectionString(az.ConnectionString, &store.Options{
-		SessionsTable: fmt.Sprintf("CmdS%d", n), ConversionsTable: fmt.Sprintf("CmdC%d", n), CommandsTable: fmt.Sprintf("CmdA%d", n)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.EnsureTables(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"ARR_ACCOUNT_ID": cmdTestAccount, "ARR_ACCOUNT_DOMAIN": "eastus.mixedreality.azure.com",
-			"AzureWebJobsStorage": az.ConnectionString, "ARR_DEFAULT_LEASE_MINUTES": "45"}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &cmdEnv{t: t, ctx: ctx, sim: sim, arrc: arrc, st: st, bus: &cmdRecBus{}, stdout: &bytes.Buffer{}, cfg: cfg}
+	arrc := functest.ARR(t, url, azpolicy.ClientOptions{Retry: functest.NoRetries})
+	st := functest.Store(t, az.ConnectionString, functest.FreshTables("Cmd"))
+	cfg := functest.Config(t, az.ConnectionString, map[string]string{"ARR_DEFAULT_LEASE_MINUTES": "45"})
+	e := &cmdEnv{t: t, ctx: ctx, sim: sim, arrc: arrc, st: st, bus: &functest.Bus{}, stdout: &syncbuf.Buffer{}, cfg: cfg}
 	records := &functions.Lazy[commands.Records]{New: func(context.Context) (commands.Records, error) {
 		if e.storageDown.Load() {
 			return nil, errors.New("table service unreachable")
@@ -147,19 +69,8 @@ func newCmdEnv(t testing.TB, az *azuritetest.Instance) *cmdEnv {
 	}}
 	f := commands.New(commands.Deps{Config: cfg, ARR: functions.Value(arrc), Bus: functions.Value[functions.Publisher](e.bus),
 		Records: records, Now: time.Now})
-	e.handler = functions.Handle("commands", f, &lockedWriter{mu: &e.mu, w: e.stdout}, slog.LevelInfo)
+	e.handler = functions.Handle("commands", f, e.stdout, slog.LevelInfo)
 	return e
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.Write(p)
 }
 
 // post delivers an invocation body as the host does and returns the status
@@ -214,13 +125,7 @@ func (e *cmdEnv) audit(messageID string) []*arrops.CommandAudit {
 func (e *cmdEnv) session(id string) *arrops.Session {
 	e.t.Helper()
 	s, err := e.st.GetSession(e.ctx, id)
-	if arrops.ErrorCode(err) == arrops.ENOTFOUND {
-		return nil
-	}
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return s
+	return functest.Found(e.t, s, err)
 }
 
 func replies(t *testing.T, msgs []notify.Message, subject string) []arrops.CommandReply {
@@ -235,14 +140,6 @@ func replies(t *testing.T, msgs []notify.Message, subject string) []arrops.Comma
 			t.Fatalf("reply body: %v", err)
 		}
 		out = append(out, r)
-	}
-	return out
-}
-
-func subjects(msgs []notify.Message) map[string]int {
-	out := map[string]int{}
-	for _, m := range msgs {
-		out[m.Subject]++
 	}
 	return out
 }
@@ -296,14 +193,14 @@ func testStartIdempotent(t *testing.T, e *cmdEnv) {
 	if outcomes[arrops.OutcomeAccepted] != 1 || outcomes[arrops.OutcomeNoop] != 2 {
 		t.Errorf("outcomes %v, want 1 accepted and 2 noop", outcomes)
 	}
-	if n := subjects(e.bus.to(config.EventsTopic))[string(arrops.EventSessionStarting)]; n != 1 {
+	if n := functest.Subjects(e.bus.To(config.EventsTopic))[string(arrops.EventSessionStarting)]; n != 1 {
 		t.Errorf("%d SessionStarting events, want 1", n)
 	}
-	reps := replies(t, e.bus.to("viewer-replies"), "CommandReply")
+	reps := replies(t, e.bus.To("viewer-replies"), "CommandReply")
 	if len(reps) != 3 || reps[0].Outcome != arrops.OutcomeAccepted || reps[0].Session == nil || reps[0].Session.SessionID != "msg-start-1" {
 		t.Errorf("replies %+v", reps)
 	}
-	for _, m := range e.bus.to("viewer-replies") {
+	for _, m := range e.bus.To("viewer-replies") {
 		if m.CorrelationID != "msg-start-1" {
 			t.Errorf("reply %s has CorrelationId %q", m.Subject, m.CorrelationID)
 		}
@@ -312,10 +209,7 @@ func testStartIdempotent(t *testing.T, e *cmdEnv) {
 
 // The captured Service Bus payload (double-encoded body, shadowed SessionId).
 func testStartFixture(t *testing.T, e *cmdEnv) {
-	body, err := os.ReadFile(filepath.Join(cmdFixtures(t), "servicebus-trigger-start-command.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := functest.Fixture(t, "servicebus-trigger-start-command.json")
 	if code, resp := e.post(body); code != http.StatusOK {
 		t.Fatalf("%d %v", code, resp.Logs)
 	}
@@ -324,7 +218,7 @@ func testStartFixture(t *testing.T, e *cmdEnv) {
 		rec.Size != arrops.SizeStandard || rec.ReplyTo != "arr-replies" {
 		t.Fatalf("record %+v", rec)
 	}
-	if reps := replies(t, e.bus.to("arr-replies"), "CommandReply"); len(reps) != 1 || reps[0].Outcome != arrops.OutcomeAccepted {
+	if reps := replies(t, e.bus.To("arr-replies"), "CommandReply"); len(reps) != 1 || reps[0].Outcome != arrops.OutcomeAccepted {
 		t.Errorf("replies %+v", reps)
 	}
 }
@@ -345,7 +239,7 @@ func testConflict(t *testing.T, e *cmdEnv) {
 	if rec := e.session("conf-1"); rec.MaxLeaseMinutes != 30 {
 		t.Errorf("the rejected start changed the record: lease %d", rec.MaxLeaseMinutes)
 	}
-	reps := replies(t, e.bus.to("r"), "CommandReply")
+	reps := replies(t, e.bus.To("r"), "CommandReply")
 	if len(reps) != 2 || reps[1].Outcome != arrops.OutcomeRejected || reps[1].Reason != rows[0].Reason {
 		t.Errorf("replies %+v", reps)
 	}
@@ -405,10 +299,10 @@ func testStop(t *testing.T, e *cmdEnv) {
 	if st := e.sim.Stats(); st.StopSession != 3 { // m-s2, the unknown one and portal-1; redelivery and m-s3 answer from the record
 		t.Errorf("ARR stops %d, want 3", st.StopSession)
 	}
-	if n := subjects(e.bus.to(config.EventsTopic))[string(arrops.EventSessionStopped)]; n != 2 {
+	if n := functest.Subjects(e.bus.To(config.EventsTopic))[string(arrops.EventSessionStopped)]; n != 2 {
 		t.Errorf("%d SessionStopped events, want 2 (stop-1, portal-1)", n)
 	}
-	if reps := replies(t, e.bus.to("stop-replies"), "CommandReply"); len(reps) != 4 {
+	if reps := replies(t, e.bus.To("stop-replies"), "CommandReply"); len(reps) != 4 {
 		t.Errorf("%d replies, want 4", len(reps))
 	}
 }
@@ -475,7 +369,7 @@ func testTransient(t *testing.T, e *cmdEnv) {
 			t.Errorf("%s: audit after redelivery %+v", c.name, a)
 		}
 	}
-	if reps := replies(t, e.bus.to("t-replies"), "CommandReply"); len(reps) != 2 {
+	if reps := replies(t, e.bus.To("t-replies"), "CommandReply"); len(reps) != 2 {
 		t.Errorf("%d replies, want 2 (none for the failed attempts)", len(reps))
 	}
 }
@@ -513,17 +407,14 @@ func testMalformed(t *testing.T, e *cmdEnv) {
 		}
 	}
 	// The captured malformed payload (text/plain body) through the same path.
-	body, err := os.ReadFile(filepath.Join(cmdFixtures(t), "servicebus-trigger-malformed.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := functest.Fixture(t, "servicebus-trigger-malformed.json")
 	if code, _ := e.post(body); code != http.StatusOK {
 		t.Fatalf("malformed fixture: %d", code)
 	}
 	if a := e.audit("c0a8012e-4b7d-4f1a-9d3e-2b6c8f0e1a57"); len(a) != 1 || a[0].Outcome != arrops.OutcomeRejected {
 		t.Errorf("malformed fixture audit %+v", a)
 	}
-	reps := replies(t, e.bus.to("bad-replies"), "CommandReply")
+	reps := replies(t, e.bus.To("bad-replies"), "CommandReply")
 	if len(reps) != len(cases) {
 		t.Errorf("%d replies, want %d", len(reps), len(cases))
 	}
@@ -540,7 +431,7 @@ func testMalformed(t *testing.T, e *cmdEnv) {
 // A requester that deleted its reply queue does not make the command fail
 // for ever: the outcome is in the audit row.
 func testReplyQueueGone(t *testing.T, e *cmdEnv) {
-	e.bus.failOn = map[string]error{"gone-replies": notify.ErrNoSuchEntity}
+	e.bus.FailOn(map[string]error{"gone-replies": notify.ErrNoSuchEntity})
 	if code, _ := e.deliver("m-g1", `{"action":"start","sessionId":"gone-1"}`, 1, "gone-replies"); code != http.StatusOK {
 		t.Fatalf("status %d", code)
 	}
@@ -548,7 +439,7 @@ func testReplyQueueGone(t *testing.T, e *cmdEnv) {
 		t.Errorf("audit %+v", a)
 	}
 	// Any other publishing failure is transient.
-	e.bus.failOn = map[string]error{"flaky-replies": errors.New("connection reset")}
+	e.bus.FailOn(map[string]error{"flaky-replies": errors.New("connection reset")})
 	if code, _ := e.deliver("m-g2", `{"action":"reboot"}`, 1, "flaky-replies"); code != http.StatusInternalServerError {
 		t.Fatalf("status %d, want 500", code)
 	}
@@ -598,19 +489,9 @@ func testStorageDown(t *testing.T, e *cmdEnv) {
 		// the record answers "accepted".
 		t.Errorf("audit %+v", a)
 	}
-	if n := subjects(e.bus.to(config.EventsTopic))[string(arrops.EventSessionStarting)]; n != 1 {
+	if n := functest.Subjects(e.bus.To(config.EventsTopic))[string(arrops.EventSessionStarting)]; n != 1 {
 		t.Errorf("%d SessionStarting events, want 1", n)
 	}
-}
-
-// cmdFixtures is the shared Functions payload fixtures folder.
-func cmdFixtures(t testing.TB) string {
-	t.Helper()
-	shared, err := modroot.Shared()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Join(shared, "fixtures", "functions")
 }
 
 // FuzzCommandsBody sends arbitrary message bodies through the whole commands
@@ -620,10 +501,7 @@ func cmdFixtures(t testing.TB) string {
 // never panics. Seeds: the captured Service Bus bodies and the command forms.
 func FuzzCommandsBody(f *testing.F) {
 	for _, name := range []string{"servicebus-trigger-start-command.json", "servicebus-trigger-malformed.json", "servicebus-trigger-redelivery.json"} {
-		b, err := os.ReadFile(filepath.Join(cmdFixtures(f), name))
-		if err != nil {
-			f.Fatal(err)
-		}
+		b := functest.Fixture(f, name)
 		inv, err := trigger.DecodeInvocation(b)
 		if err != nil {
 			f.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/arrsim"
 	"github.com/arrops/arrops/functions"
+	"github.com/arrops/arrops/internal/functest"
 )
 
 // BenchmarkConvert measures blob events per second through the function as
@@ -46,7 +47,7 @@ func BenchmarkConvert(b *testing.B) {
 	}{{"rejected", "bench/plant.obj"}, {"started", "bench/plant.glb"}} {
 		b.Run(tc.name, func(b *testing.B) {
 			// Rendered once; each event gets its own eTag (a new upload).
-			tmpl := blobEvent{container: "arr-input", path: tc.path, etag: "ETAG", id: "bench-ETAG", size: 80}.json(b)
+			tmpl := functest.BlobEvent{Container: "arr-input", Path: tc.path, ETag: "ETAG", ID: "bench-ETAG", Size: 80}.JSON(b)
 			var inserts, events time.Duration
 			b.ReportAllocs()
 			for b.Loop() {

@@ -14,6 +14,7 @@ import (
 	"github.com/arrops/arrops/arrsim"
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/watch"
+	"github.com/arrops/arrops/internal/functest"
 )
 
 // createBody is the part of a create-conversion request the tests check.
@@ -52,15 +53,15 @@ func TestConvert(t *testing.T) {
 	creates := func() int { return len(e.tap.bodies()) }
 
 	// A real upload, announced in the captured Event Grid format.
-	etag := e.upload("arr-input", "models/site/plant.glb", sampleGLB)
-	first := blobEvent{container: "arr-input", path: "models/site/plant.glb", etag: etag, size: int64(len(sampleGLB))}
+	etag := e.upload("arr-input", "models/site/plant.glb", functest.SampleGLB)
+	first := functest.BlobEvent{Container: "arr-input", Path: "models/site/plant.glb", ETag: etag, Size: int64(len(functest.SampleGLB))}
 	id := ConversionID("arr-input", "models/site/plant.glb", strings.Trim(etag, `"`))
-	if code := e.deliver(first.json(t)); code != http.StatusOK {
+	if code := e.deliver(first.JSON(t)); code != http.StatusOK {
 		t.Fatalf("deliver: HTTP %d\n%s", code, e.logs)
 	}
 	rec := e.record(id)
 	if rec == nil || rec.Status != arrops.ConversionNotStarted || rec.InputContainer != "arr-input" || rec.InputPath != "models/site/plant.glb" ||
-		rec.InputSize != int64(len(sampleGLB)) || rec.OutputContainer != "arr-output" || rec.OutputPath != "assets/site/plant.arrAsset" {
+		rec.InputSize != int64(len(functest.SampleGLB)) || rec.OutputContainer != "arr-output" || rec.OutputPath != "assets/site/plant.arrAsset" {
 		t.Fatalf("record %+v", rec)
 	}
 	puts := e.tap.bodies()
@@ -84,9 +85,9 @@ func TestConvert(t *testing.T) {
 	// Redeliveries (same event, the same upload in CloudEvents schema, as
 	// base64, as a one-element array) start nothing and write nothing.
 	cloud := first
-	cloud.cloud, cloud.id = true, "other-delivery-id"
-	for i, body := range [][]byte{first.json(t), first.json(t), cloud.json(t),
-		[]byte(base64.StdEncoding.EncodeToString(first.json(t))), []byte("[" + string(first.json(t)) + "]")} {
+	cloud.Cloud, cloud.ID = true, "other-delivery-id"
+	for i, body := range [][]byte{first.JSON(t), first.JSON(t), cloud.JSON(t),
+		[]byte(base64.StdEncoding.EncodeToString(first.JSON(t))), []byte("[" + string(first.JSON(t)) + "]")} {
 		if code := e.deliver(body); code != http.StatusOK {
 			t.Fatalf("redelivery %d: HTTP %d", i, code)
 		}
@@ -122,10 +123,10 @@ func TestConvert(t *testing.T) {
 	}
 
 	// A re-upload (new eTag) is a new conversion.
-	etag2 := e.upload("arr-input", "models/site/plant.glb", append(sampleGLB, ' '))
+	etag2 := e.upload("arr-input", "models/site/plant.glb", append(functest.SampleGLB, ' '))
 	second := first
-	second.etag, second.size = etag2, int64(len(sampleGLB)+1)
-	if code := e.deliver(second.json(t)); code != http.StatusOK || creates() != 2 {
+	second.ETag, second.Size = etag2, int64(len(functest.SampleGLB)+1)
+	if code := e.deliver(second.JSON(t)); code != http.StatusOK || creates() != 2 {
 		t.Fatalf("re-upload: HTTP %d, %d creates; want a second conversion", code, creates())
 	}
 	if id2 := ConversionID("arr-input", "models/site/plant.glb", strings.Trim(etag2, `"`)); id2 == id || e.record(id2) == nil {
@@ -134,40 +135,40 @@ func TestConvert(t *testing.T) {
 
 	// Data Lake: CreateFile then FlushWithClose (new eTag) start once; a
 	// PutBlockList event with the FlushWithClose eTag is the same upload.
-	lake := blobEvent{container: "arr-input", path: "models/lake/scan.e57", api: "CreateFile", etag: "0x8DD0000000000A1", size: 0}
+	lake := functest.BlobEvent{Container: "arr-input", Path: "models/lake/scan.e57", API: "CreateFile", ETag: "0x8DD0000000000A1", Size: 0}
 	flush := lake
-	flush.api, flush.etag, flush.size = "FlushWithClose", "0x8DD0000000000B2", 4096
+	flush.API, flush.ETag, flush.Size = "FlushWithClose", "0x8DD0000000000B2", 4096
 	blockList := flush
-	blockList.api = "PutBlockList"
-	for _, ev := range []blobEvent{lake, flush, blockList, flush} {
-		if code := e.deliver(ev.json(t)); code != http.StatusOK {
-			t.Fatalf("%s: HTTP %d", ev.api, code)
+	blockList.API = "PutBlockList"
+	for _, ev := range []functest.BlobEvent{lake, flush, blockList, flush} {
+		if code := e.deliver(ev.JSON(t)); code != http.StatusOK {
+			t.Fatalf("%s: HTTP %d", ev.API, code)
 		}
 	}
-	if creates() != 3 || e.record(ConversionID("arr-input", lake.path, lake.etag)) != nil {
-		t.Errorf("Data Lake upload: %d creates (want 3 in all), CreateFile recorded: %v", creates(), e.record(ConversionID("arr-input", lake.path, lake.etag)) != nil)
+	if creates() != 3 || e.record(ConversionID("arr-input", lake.Path, lake.ETag)) != nil {
+		t.Errorf("Data Lake upload: %d creates (want 3 in all), CreateFile recorded: %v", creates(), e.record(ConversionID("arr-input", lake.Path, lake.ETag)) != nil)
 	}
 
 	// One message carrying an array: each event is handled on its own.
-	okEv := blobEvent{container: "arr-input", path: "models/b/pump.fbx", etag: "0x1", size: 10}
-	badEv := blobEvent{container: "arr-input", path: "models/b/pump.obj", etag: "0x1", size: 10}
-	if code := e.deliver([]byte("[" + string(okEv.json(t)) + "," + string(badEv.json(t)) + "]")); code != http.StatusOK || creates() != 4 {
+	okEv := functest.BlobEvent{Container: "arr-input", Path: "models/b/pump.fbx", ETag: "0x1", Size: 10}
+	badEv := functest.BlobEvent{Container: "arr-input", Path: "models/b/pump.obj", ETag: "0x1", Size: 10}
+	if code := e.deliver([]byte("[" + string(okEv.JSON(t)) + "," + string(badEv.JSON(t)) + "]")); code != http.StatusOK || creates() != 4 {
 		t.Fatalf("array: HTTP %d, %d creates", code, creates())
 	}
-	if r := e.record(ConversionID("arr-input", badEv.path, "0x1")); r == nil || r.Status != arrops.ConversionRejected || r.ErrorCode != RejectUnsupported {
+	if r := e.record(ConversionID("arr-input", badEv.Path, "0x1")); r == nil || r.Status != arrops.ConversionRejected || r.ErrorCode != RejectUnsupported {
 		t.Errorf("array: rejected event recorded as %+v", r)
 	}
 
 	// An id ARR already has with other settings (an earlier attempt that
 	// crashed before recording): followed, not failed.
-	conflict := blobEvent{container: "arr-input", path: "models/c/tank.ply", etag: "0x77", size: 5}
-	cid := ConversionID("arr-input", conflict.path, "0x77")
+	conflict := functest.BlobEvent{Container: "arr-input", Path: "models/c/tank.ply", ETag: "0x77", Size: 5}
+	cid := ConversionID("arr-input", conflict.Path, "0x77")
 	if _, err := e.arr.CreateConversion(e.ctx, cid, arr.ConversionSettings{
 		InputLocation:  arr.InputLocation{StorageContainerURI: e.az.BlobEndpoint + "/arr-input", RelativeInputAssetPath: "other.ply", StorageContainerReadListSAS: "sv=x"},
 		OutputLocation: arr.OutputLocation{StorageContainerURI: e.az.BlobEndpoint + "/arr-output", StorageContainerWriteSAS: "sv=x"}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if code := e.deliver(conflict.json(t)); code != http.StatusOK {
+	if code := e.deliver(conflict.JSON(t)); code != http.StatusOK {
 		t.Fatalf("conflict: HTTP %d", code)
 	}
 	if r := e.record(cid); r == nil || r.Status != arrops.ConversionNotStarted {
@@ -176,14 +177,14 @@ func TestConvert(t *testing.T) {
 
 	// ARR unavailable: 500 to the host (retry), nothing recorded; the retry
 	// after recovery starts it.
-	flaky := blobEvent{container: "arr-input", path: "models/d/valve.glb", etag: "0x5", size: 5}
-	fid := ConversionID("arr-input", flaky.path, "0x5")
+	flaky := functest.BlobEvent{Container: "arr-input", Path: "models/d/valve.glb", ETag: "0x5", Size: 5}
+	fid := ConversionID("arr-input", flaky.Path, "0x5")
 	e.sim.SetFaults(arrsim.Faults{Error500Rate: 1})
-	if code := e.deliver(flaky.json(t)); code != http.StatusInternalServerError || e.record(fid) != nil {
+	if code := e.deliver(flaky.JSON(t)); code != http.StatusInternalServerError || e.record(fid) != nil {
 		t.Fatalf("ARR down: HTTP %d, record %v; want 500 and no record", code, e.record(fid))
 	}
 	e.sim.SetFaults(arrsim.Faults{})
-	if code := e.deliver(flaky.json(t)); code != http.StatusOK || e.record(fid) == nil {
+	if code := e.deliver(flaky.JSON(t)); code != http.StatusOK || e.record(fid) == nil {
 		t.Fatalf("retry: HTTP %d, record %v", code, e.record(fid))
 	}
 
@@ -196,25 +197,25 @@ func TestRejections(t *testing.T) {
 	e := newEnv(t, map[string]string{"ARR_INPUT_PREFIX": "models/"}, arrsim.Options{})
 	tests := []struct {
 		name string
-		ev   blobEvent
+		ev   functest.BlobEvent
 		code string
 	}{
-		{"unsupported format", blobEvent{container: "arr-input", path: "models/plant.obj", etag: "1", size: 9}, RejectUnsupported},
-		{"ampersand", blobEvent{container: "arr-input", path: "models/R&D/plant.glb", etag: "1", size: 9}, RejectInvalidName},
-		{"empty blob", blobEvent{container: "arr-input", path: "models/empty.fbx", etag: "1", size: 0}, RejectEmpty},
-		{"other container", blobEvent{container: "elsewhere", path: "models/plant.glb", etag: "1", size: 9}, RejectOutsideInput},
-		{"outside the prefix", blobEvent{container: "arr-input", path: "drafts/plant.glb", etag: "1", size: 9}, RejectOutsideInput},
-		{"BlobDeleted", blobEvent{container: "arr-input", path: "models/plant.glb", eventType: "Microsoft.Storage.BlobDeleted", api: "DeleteBlob"}, RejectNotBlobCreated},
-		{"CloudEvents, unsupported", blobEvent{cloud: true, container: "arr-input", path: "models/notes.txt", etag: "1", size: 9}, RejectUnsupported},
+		{"unsupported format", functest.BlobEvent{Container: "arr-input", Path: "models/plant.obj", ETag: "1", Size: 9}, RejectUnsupported},
+		{"ampersand", functest.BlobEvent{Container: "arr-input", Path: "models/R&D/plant.glb", ETag: "1", Size: 9}, RejectInvalidName},
+		{"empty blob", functest.BlobEvent{Container: "arr-input", Path: "models/empty.fbx", ETag: "1", Size: 0}, RejectEmpty},
+		{"other container", functest.BlobEvent{Container: "elsewhere", Path: "models/plant.glb", ETag: "1", Size: 9}, RejectOutsideInput},
+		{"outside the prefix", functest.BlobEvent{Container: "arr-input", Path: "drafts/plant.glb", ETag: "1", Size: 9}, RejectOutsideInput},
+		{"BlobDeleted", functest.BlobEvent{Container: "arr-input", Path: "models/plant.glb", EventType: "Microsoft.Storage.BlobDeleted", API: "DeleteBlob"}, RejectNotBlobCreated},
+		{"CloudEvents, unsupported", functest.BlobEvent{Cloud: true, Container: "arr-input", Path: "models/notes.txt", ETag: "1", Size: 9}, RejectUnsupported},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			for range 2 { // a redelivery changes nothing
-				if code := e.deliver(tc.ev.json(t)); code != http.StatusOK {
+				if code := e.deliver(tc.ev.JSON(t)); code != http.StatusOK {
 					t.Fatalf("HTTP %d, want 200 (a rejection is final, not retried)", code)
 				}
 			}
-			in, _ := Validate(ptr(tc.ev.decoded(t)), "arr-input", "models/")
+			in, _ := Validate(ptr(tc.ev.Decoded(t)), "arr-input", "models/")
 			r := e.record(ConversionID(in.Container, in.Path, in.ETag))
 			if r == nil || r.Status != arrops.ConversionRejected || r.ErrorCode != tc.code || r.ErrorMessage == "" || r.CompletedAt.IsZero() {
 				t.Fatalf("record %+v, want Rejected %s with a reason", r, tc.code)
@@ -239,8 +240,8 @@ func TestRejections(t *testing.T) {
 	})
 	t.Run("CreateFile is neither started nor recorded", func(t *testing.T) {
 		n := len(e.records())
-		ev := blobEvent{container: "arr-input", path: "models/x.glb", api: "CreateFile", etag: "1"}
-		if code := e.deliver(ev.json(t)); code != http.StatusOK || len(e.records()) != n {
+		ev := functest.BlobEvent{Container: "arr-input", Path: "models/x.glb", API: "CreateFile", ETag: "1"}
+		if code := e.deliver(ev.JSON(t)); code != http.StatusOK || len(e.records()) != n {
 			t.Fatalf("HTTP %d, records %d -> %d", code, n, len(e.records()))
 		}
 	})
@@ -261,8 +262,8 @@ func ptr[T any](v T) *T { return &v }
 func TestARRFailures(t *testing.T) {
 	t.Run("linked storage not linked", func(t *testing.T) {
 		e := newEnv(t, map[string]string{"ARR_STORAGE_ACCESS": "linked"}, arrsim.Options{})
-		ev := blobEvent{container: "arr-input", path: "plant.glb", etag: "0x1", size: 80}
-		if code := e.deliver(ev.json(t)); code != http.StatusOK {
+		ev := functest.BlobEvent{Container: "arr-input", Path: "plant.glb", ETag: "0x1", Size: 80}
+		if code := e.deliver(ev.JSON(t)); code != http.StatusOK {
 			t.Fatalf("HTTP %d, want 200: a 403 is permanent", code)
 		}
 		puts := e.tap.bodies()
@@ -278,15 +279,15 @@ func TestARRFailures(t *testing.T) {
 		if len(evs) != 1 || evs[0].Type != arrops.EventConversionFailed || evs[0].ErrorCode != "DelegatedResourceAccessError" {
 			t.Fatalf("events %+v", evs)
 		}
-		if code := e.deliver(ev.json(t)); code != http.StatusOK || len(e.tap.bodies()) != 1 || len(e.events()) != 0 {
+		if code := e.deliver(ev.JSON(t)); code != http.StatusOK || len(e.tap.bodies()) != 1 || len(e.events()) != 0 {
 			t.Errorf("a redelivery after the refusal called ARR or announced again")
 		}
 	})
 	t.Run("input deleted before the conversion", func(t *testing.T) {
 		e := newEnv(t, nil, arrsim.Options{ConversionAfter: 30 * time.Second})
-		etag := e.upload("arr-input", "gone/plant.glb", sampleGLB)
-		ev := blobEvent{container: "arr-input", path: "gone/plant.glb", etag: etag, size: int64(len(sampleGLB))}
-		if code := e.deliver(ev.json(t)); code != http.StatusOK {
+		etag := e.upload("arr-input", "gone/plant.glb", functest.SampleGLB)
+		ev := functest.BlobEvent{Container: "arr-input", Path: "gone/plant.glb", ETag: etag, Size: int64(len(functest.SampleGLB))}
+		if code := e.deliver(ev.JSON(t)); code != http.StatusOK {
 			t.Fatalf("HTTP %d", code)
 		}
 		if _, err := e.blobs.DeleteBlob(e.ctx, "arr-input", "gone/plant.glb", nil); err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/internal/functest"
 	"github.com/arrops/arrops/trigger"
 )
 
@@ -17,13 +18,13 @@ import (
 // that must be rejected.
 func FuzzBlobEvents(f *testing.F) {
 	for _, name := range []string{"eventgrid-blobcreated-event.json", "cloudevents-blobcreated-event.json"} {
-		b := fixture(f, name)
+		b := functest.Fixture(f, name)
 		f.Add(b)
 		f.Add([]byte(base64.StdEncoding.EncodeToString(b)))
 	}
 	for _, name := range []string{"queue-trigger-blobcreated-eventgrid.json", "queue-trigger-blobcreated-cloudevents.json",
 		"queue-trigger-blobcreated-base64.json", "queue-trigger-adls-flushwithclose.json"} {
-		inv, err := trigger.DecodeInvocation(fixture(f, name))
+		inv, err := trigger.DecodeInvocation(functest.Fixture(f, name))
 		if err != nil {
 			f.Fatalf("%s: %v", name, err)
 		}
@@ -33,15 +34,15 @@ func FuzzBlobEvents(f *testing.F) {
 		}
 		f.Add(msg.Body)
 	}
-	for _, ev := range []blobEvent{
-		{container: "arr-input", path: "models/R&D/plant.glb", etag: "1", size: 1},
-		{container: "arr-input", path: "models/plant.GLTF", etag: "1", size: 1},
-		{container: "arr-input", path: "models/../x.fbx", etag: "1", size: 0, api: "FlushWithClose"},
-		{container: "arr-input", path: "models/x.glb", etag: "1", api: "CreateFile", cloud: true},
-		{container: "arr-input", path: strings.Repeat("ü/", 200) + "x.glb", etag: "1", size: 1},
-		{container: "arr-input", path: "models/x.glb", eventType: "Microsoft.Storage.BlobDeleted"},
+	for _, ev := range []functest.BlobEvent{
+		{Container: "arr-input", Path: "models/R&D/plant.glb", ETag: "1", Size: 1},
+		{Container: "arr-input", Path: "models/plant.GLTF", ETag: "1", Size: 1},
+		{Container: "arr-input", Path: "models/../x.fbx", ETag: "1", Size: 0, API: "FlushWithClose"},
+		{Container: "arr-input", Path: "models/x.glb", ETag: "1", API: "CreateFile", Cloud: true},
+		{Container: "arr-input", Path: strings.Repeat("ü/", 200) + "x.glb", ETag: "1", Size: 1},
+		{Container: "arr-input", Path: "models/x.glb", EventType: "Microsoft.Storage.BlobDeleted"},
 	} {
-		f.Add(ev.json(f))
+		f.Add(ev.JSON(f))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		events, err := trigger.DecodeBlobEvents(body)

@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,103 +22,12 @@ import (
 	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/internal/azuritetest"
-	"github.com/arrops/arrops/internal/modroot"
+	"github.com/arrops/arrops/internal/functest"
 	"github.com/arrops/arrops/internal/syncbuf"
 	"github.com/arrops/arrops/notify"
 	"github.com/arrops/arrops/store"
 	"github.com/arrops/arrops/trigger"
 )
-
-// The simulator's account: a made-up id and a throwaway key only it accepts.
-const (
-	testAccountID  = "11111111-2222-4333-8444-555555555555"
-	testAccountKey = "local-simulator-key-not-a-secret"
-)
-
-// sampleGLB is a minimal binary glTF: magic "glTF", version 2, total length
-// 12, padded (the simulator only hashes it).
-var sampleGLB = append([]byte("glTF\x02\x00\x00\x00\x0c\x00\x00\x00"), bytes.Repeat([]byte{0x20}, 64)...)
-
-// fixture reads a file of the shared Functions fixtures.
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	dir, err := modroot.Shared()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "fixtures", "functions", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// blobEvent describes a storage event; json renders it from the captured
-// Event Grid or CloudEvents example, so every field the service sends is
-// there, with ours replacing the example's values.
-type blobEvent struct {
-	cloud     bool   // CloudEvents 1.0 schema instead of the Event Grid schema
-	eventType string // default Microsoft.Storage.BlobCreated
-	api       string // default PutBlob
-	container string
-	path      string
-	etag      string // as storage returns it, with or without quotes
-	size      int64
-	id        string // default derived from container, path and etag
-}
-
-func (e blobEvent) json(t testing.TB) []byte {
-	t.Helper()
-	name := "eventgrid-blobcreated-event.json"
-	if e.cloud {
-		name = "cloudevents-blobcreated-event.json"
-	}
-	var arr []map[string]any
-	if err := json.Unmarshal(fixture(t, name), &arr); err != nil || len(arr) != 1 {
-		t.Fatalf("fixture %s: %v", name, err)
-	}
-	ev := arr[0]
-	if e.eventType == "" {
-		e.eventType = trigger.BlobCreatedType
-	}
-	if e.api == "" {
-		e.api = "PutBlob"
-	}
-	if e.id == "" {
-		e.id = fmt.Sprintf("ev-%x", []byte(e.container+e.path+e.etag+e.api))
-		if len(e.id) > 60 {
-			e.id = e.id[:60]
-		}
-	}
-	if e.cloud {
-		ev["type"] = e.eventType
-	} else {
-		ev["eventType"] = e.eventType
-	}
-	ev["id"] = e.id
-	ev["subject"] = "/blobServices/default/containers/" + e.container + "/blobs/" + e.path
-	data := ev["data"].(map[string]any)
-	data["api"] = e.api
-	data["eTag"] = `"` + strings.Trim(e.etag, `"`) + `"`
-	data["contentLength"] = e.size
-	data["contentType"] = "model/gltf-binary"
-	data["url"] = "https://my-storage-account.blob.core.windows.net/" + e.container + "/" + e.path
-	b, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// decoded renders and decodes e: the one event the function would see.
-func (e blobEvent) decoded(t testing.TB) trigger.BlobEvent {
-	t.Helper()
-	evs, err := trigger.DecodeBlobEvents(e.json(t))
-	if err != nil || len(evs) != 1 {
-		t.Fatalf("decode %+v: %v", e, err)
-	}
-	return evs[0]
-}
 
 // bodyTap records the create-conversion bodies the simulator receives, as
 // sent on the wire (with the SAS), so a test can see what ARR was given.
@@ -174,50 +80,21 @@ func newEnv(t testing.TB, settings map[string]string, simOpts arrsim.Options) *e
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	e := &env{t: t, ctx: ctx, az: azuritetest.Start(t), logs: &syncbuf.Buffer{}, now: time.Now().UTC().Truncate(time.Millisecond)}
-	simOpts.AccountID, simOpts.AccountKey = testAccountID, testAccountKey
 	simOpts.Logger = slog.New(slog.NewTextHandler(e.logs, nil))
 	if simOpts.ConversionAfter == 0 {
 		simOpts.ConversionAfter = time.Hour // tests advance the clock when they want an end
 	}
-	e.sim = arrsim.New(simOpts)
-	t.Cleanup(e.sim.Close)
-	e.tap = &bodyTap{next: e.sim}
-	srv := httptest.NewServer(e.tap)
-	t.Cleanup(srv.Close)
-
-	env := map[string]string{
-		"ARR_ACCOUNT_ID":      testAccountID,
-		"ARR_ACCOUNT_DOMAIN":  "eastus.mixedreality.azure.com",
-		"ARR_ENDPOINT":        srv.URL,
-		"ARR_STS_ENDPOINT":    srv.URL,
-		"ARR_ACCOUNT_KEY":     testAccountKey,
-		"AzureWebJobsStorage": e.az.ConnectionString,
-		"ARR_STORAGE_ACCESS":  config.AccessAccountSas,
-	}
-	for k, v := range settings {
-		env[k] = v
-	}
-	var err error
-	if e.cfg, err = config.Load(func(k string) string { return env[k] }); err != nil {
-		t.Fatal(err)
-	}
-	key, err := arr.NewAccountKeyCredential(testAccountKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var url string
+	e.sim, url = functest.Sim(t, simOpts, func(h http.Handler) http.Handler {
+		e.tap = &bodyTap{next: h}
+		return e.tap
+	})
+	e.cfg = functest.Config(t, e.az.ConnectionString, functest.SimSettings(url),
+		map[string]string{"ARR_STORAGE_ACCESS": config.AccessAccountSas}, settings)
 	// One quick retry: the injected 500s of the transient case should not
 	// cost the default back-off.
-	e.arr, err = arr.NewClient(srv.URL, testAccountID, key, &arr.ClientOptions{AccountDomain: e.cfg.AccountDomain,
-		STSEndpoint: srv.URL, ClientOptions: azcoreOptions()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.store, err = store.NewFromConnectionString(e.az.ConnectionString, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.store.EnsureTables(ctx); err != nil {
-		t.Fatal(err)
-	}
+	e.arr = functest.ARR(t, url, azcoreOptions())
+	e.store = functest.Store(t, e.az.ConnectionString, nil)
 	qs, err := notify.QueueService(e.az.ConnectionString, "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -278,13 +155,7 @@ func (e *env) deliver(body []byte) int {
 func (e *env) record(id string) *arrops.Conversion {
 	e.t.Helper()
 	c, err := e.store.GetConversion(e.ctx, id)
-	if arrops.ErrorCode(err) == arrops.ENOTFOUND {
-		return nil
-	}
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return c
+	return functest.Found(e.t, c, err)
 }
 
 // records returns every conversion record of today and yesterday.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 	"testing"
@@ -18,16 +19,14 @@ import (
 	"github.com/arrops/arrops/arr"
 	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/internal/azuritetest"
+	"github.com/arrops/arrops/internal/functest"
 )
 
 // loadConfig loads settings over the minimum the handler needs.
 func loadConfig(t *testing.T, cs string, settings map[string]string) (*config.Config, error) {
 	t.Helper()
-	env := map[string]string{"ARR_ACCOUNT_ID": testAccountID, "ARR_ACCOUNT_DOMAIN": "eastus.mixedreality.azure.com",
-		"AzureWebJobsStorage": cs}
-	for k, v := range settings {
-		env[k] = v
-	}
+	env := functest.Settings(cs)
+	maps.Copy(env, settings)
 	return config.Load(func(k string) string { return env[k] })
 }
 
@@ -50,7 +49,7 @@ func TestAccountSASAgainstAzurite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := svc.UploadBuffer(ctx, cfg.InputContainer, "site/plant.glb", sampleGLB, nil); err != nil {
+	if _, err := svc.UploadBuffer(ctx, cfg.InputContainer, "site/plant.glb", functest.SampleGLB, nil); err != nil {
 		t.Fatal(err)
 	}
 	acc, err := NewAccess(cfg, nil)

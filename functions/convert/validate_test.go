@@ -6,17 +6,20 @@ import (
 	"testing"
 
 	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/internal/functest"
 )
 
 // TestValidate covers every rule of issue 7 item 2 on events decoded from
 // the captured Event Grid and CloudEvents examples.
 func TestValidate(t *testing.T) {
 	const in, prefix = "arr-input", "models/"
-	ok := func(path string) blobEvent { return blobEvent{container: in, path: path, etag: "0x8DD1", size: 1234} }
-	with := func(e blobEvent, f func(*blobEvent)) blobEvent { f(&e); return e }
+	ok := func(path string) functest.BlobEvent {
+		return functest.BlobEvent{Container: in, Path: path, ETag: "0x8DD1", Size: 1234}
+	}
+	with := func(e functest.BlobEvent, f func(*functest.BlobEvent)) functest.BlobEvent { f(&e); return e }
 	tests := []struct {
 		name   string
-		ev     blobEvent
+		ev     functest.BlobEvent
 		reject string // rejection code; "" accepted
 		skip   bool
 		note   bool
@@ -32,15 +35,15 @@ func TestValidate(t *testing.T) {
 		{"las", ok("models/lidar.las"), "", false, false},
 		{"laz", ok("models/lidar.LAZ"), "", false, false},
 		{"spaces inside a name are fine", ok("models/my plant v2.glb"), "", false, false},
-		{"CloudEvents schema", with(ok("models/plant.glb"), func(e *blobEvent) { e.cloud = true }), "", false, false},
-		{"PutBlockList", with(ok("models/plant.glb"), func(e *blobEvent) { e.api = "PutBlockList" }), "", false, false},
-		{"FlushWithClose completes a Data Lake upload", with(ok("models/plant.glb"), func(e *blobEvent) { e.api = "FlushWithClose" }), "", false, false},
+		{"CloudEvents schema", with(ok("models/plant.glb"), func(e *functest.BlobEvent) { e.Cloud = true }), "", false, false},
+		{"PutBlockList", with(ok("models/plant.glb"), func(e *functest.BlobEvent) { e.API = "PutBlockList" }), "", false, false},
+		{"FlushWithClose completes a Data Lake upload", with(ok("models/plant.glb"), func(e *functest.BlobEvent) { e.API = "FlushWithClose" }), "", false, false},
 		// Data Lake events may report the flushed length, not the file's:
 		// a FlushWithClose with 0 is not judged empty (ARR reports a truly
 		// empty file as a failed conversion, which is recorded).
-		{"FlushWithClose with contentLength 0 is not judged empty", with(ok("models/plant.glb"), func(e *blobEvent) { e.api = "FlushWithClose"; e.size = 0 }), "", false, false},
-		{"CreateFile is skipped, not rejected", with(ok("models/plant.glb"), func(e *blobEvent) { e.api = "CreateFile"; e.size = 0 }), "", true, false},
-		{"an api that does not finish an upload is skipped", with(ok("models/plant.glb"), func(e *blobEvent) { e.api = "SetBlobTier" }), "", true, false},
+		{"FlushWithClose with contentLength 0 is not judged empty", with(ok("models/plant.glb"), func(e *functest.BlobEvent) { e.API = "FlushWithClose"; e.Size = 0 }), "", false, false},
+		{"CreateFile is skipped, not rejected", with(ok("models/plant.glb"), func(e *functest.BlobEvent) { e.API = "CreateFile"; e.Size = 0 }), "", true, false},
+		{"an api that does not finish an upload is skipped", with(ok("models/plant.glb"), func(e *functest.BlobEvent) { e.API = "SetBlobTier" }), "", true, false},
 
 		{"obj is not an ARR format", ok("models/plant.obj"), RejectUnsupported, false, false},
 		{"no extension", ok("models/README"), RejectUnsupported, false, false},
@@ -56,19 +59,19 @@ func TestValidate(t *testing.T) {
 		{"dot-dot segment", ok("models/../plant.glb"), RejectInvalidName, false, false},
 		{"empty segment", ok("models//plant.glb"), RejectInvalidName, false, false},
 		{"too long", ok("models/" + strings.Repeat("a", 1100) + ".glb"), RejectInvalidName, false, false},
-		{"zero-length PutBlob", with(ok("models/plant.glb"), func(e *blobEvent) { e.size = 0 }), RejectEmpty, false, false},
-		{"zero-length PutBlockList", with(ok("models/plant.glb"), func(e *blobEvent) { e.size = 0; e.api = "PutBlockList" }), RejectEmpty, false, false},
-		{"other container", with(ok("models/plant.glb"), func(e *blobEvent) { e.container = "elsewhere" }), RejectOutsideInput, false, false},
+		{"zero-length PutBlob", with(ok("models/plant.glb"), func(e *functest.BlobEvent) { e.Size = 0 }), RejectEmpty, false, false},
+		{"zero-length PutBlockList", with(ok("models/plant.glb"), func(e *functest.BlobEvent) { e.Size = 0; e.API = "PutBlockList" }), RejectEmpty, false, false},
+		{"other container", with(ok("models/plant.glb"), func(e *functest.BlobEvent) { e.Container = "elsewhere" }), RejectOutsideInput, false, false},
 		{"outside the prefix", ok("other/plant.glb"), RejectOutsideInput, false, false},
 		{"prefix is case-sensitive like blob names", ok("Models/plant.glb"), RejectOutsideInput, false, false},
-		{"BlobDeleted", with(ok("models/plant.glb"), func(e *blobEvent) { e.eventType = "Microsoft.Storage.BlobDeleted"; e.api = "DeleteBlob" }), RejectNotBlobCreated, false, false},
-		{"BlobTierChanged (CloudEvents)", with(ok("models/plant.glb"), func(e *blobEvent) {
-			e.cloud, e.eventType, e.api = true, "Microsoft.Storage.BlobTierChanged", "SetBlobTier"
+		{"BlobDeleted", with(ok("models/plant.glb"), func(e *functest.BlobEvent) { e.EventType = "Microsoft.Storage.BlobDeleted"; e.API = "DeleteBlob" }), RejectNotBlobCreated, false, false},
+		{"BlobTierChanged (CloudEvents)", with(ok("models/plant.glb"), func(e *functest.BlobEvent) {
+			e.Cloud, e.EventType, e.API = true, "Microsoft.Storage.BlobTierChanged", "SetBlobTier"
 		}), RejectNotBlobCreated, false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ev := tc.ev.decoded(t)
+			ev := tc.ev.Decoded(t)
 			got, err := Validate(&ev, in, prefix)
 			var rej *Rejection
 			var skip *Skip
@@ -88,7 +91,7 @@ func TestValidate(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Validate = %v, want accepted", err)
 				}
-				if got.Container != in || got.Path != tc.ev.path || got.ETag != "0x8DD1" || got.Size != tc.ev.size {
+				if got.Container != in || got.Path != tc.ev.Path || got.ETag != "0x8DD1" || got.Size != tc.ev.Size {
 					t.Errorf("input %+v does not describe %+v (eTag without quotes)", got, tc.ev)
 				}
 			}
@@ -105,7 +108,7 @@ func TestValidate(t *testing.T) {
 // TestValidateWithoutPrefix: an empty ARR_INPUT_PREFIX accepts the whole
 // container, and the rejection reason names the configured location.
 func TestValidateWithoutPrefix(t *testing.T) {
-	ev := blobEvent{container: "arr-input", path: "deep/a/b/plant.glb", etag: "1", size: 1}.decoded(t)
+	ev := functest.BlobEvent{Container: "arr-input", Path: "deep/a/b/plant.glb", ETag: "1", Size: 1}.Decoded(t)
 	if _, err := Validate(&ev, "arr-input", ""); err != nil {
 		t.Fatalf("Validate = %v", err)
 	}
@@ -170,7 +173,7 @@ func TestConversionID(t *testing.T) {
 	}
 	// Quotes around an eTag are stripped by Validate before the id is made:
 	// the event's "\"0x1\"" and storage's "0x1" are one upload.
-	ev := blobEvent{container: "c", path: "p.glb", etag: `"0x1"`, size: 1}.decoded(t)
+	ev := functest.BlobEvent{Container: "c", Path: "p.glb", ETag: `"0x1"`, Size: 1}.Decoded(t)
 	in, err := Validate(&ev, "c", "")
 	if err != nil || ConversionID(in.Container, in.Path, in.ETag) != ConversionID("c", "p.glb", "0x1") {
 		t.Errorf("quoted eTag gives another id (%v)", err)

@@ -17,8 +17,8 @@ import (
 
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/internal/azuritetest"
+	"github.com/arrops/arrops/internal/functest"
 	rep "github.com/arrops/arrops/report"
-	"github.com/arrops/arrops/store"
 )
 
 // BenchmarkReportAzurite renders the report over ARROPS_BENCH_REPORT_ROWS
@@ -43,13 +43,7 @@ func BenchmarkReportAzurite(b *testing.B) {
 	}
 	az := azuritetest.Start(b)
 	ctx := context.Background()
-	st, err := store.NewFromConnectionString(az.ConnectionString, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := st.EnsureTables(ctx); err != nil {
-		b.Fatal(err)
-	}
+	st := functest.Store(b, az.ConnectionString, nil)
 	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	seedStart := time.Now()
 	if err := st.ImportSessions(ctx, benchSessions(rows, from)); err != nil {

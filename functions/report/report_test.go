@@ -13,11 +13,10 @@ import (
 	"time"
 
 	"github.com/arrops/arrops"
-	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/report"
 	"github.com/arrops/arrops/internal/azuritetest"
-	"github.com/arrops/arrops/store"
+	"github.com/arrops/arrops/internal/functest"
 	"github.com/arrops/arrops/trigger"
 )
 
@@ -35,14 +34,8 @@ func newReportEnv(t *testing.T, recs *functions.Lazy[report.Records]) *reportEnv
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"ARR_ACCOUNT_ID": "11111111-2222-4333-8444-555555555555", "ARR_ACCOUNT_DOMAIN": "eastus.mixedreality.azure.com",
-			"AzureWebJobsStorage": "UseDevelopmentStorage=true", "ARR_RATE_STANDARD_PER_HOUR": "3", "ARR_RATE_PREMIUM_PER_HOUR": "12",
-			"ARR_CURRENCY": "EUR"}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := functest.Config(t, "UseDevelopmentStorage=true", map[string]string{"ARR_RATE_STANDARD_PER_HOUR": "3", "ARR_RATE_PREMIUM_PER_HOUR": "12",
+		"ARR_CURRENCY": "EUR"})
 	return &reportEnv{t: t, ctx: ctx, logs: &bytes.Buffer{},
 		fn: report.New(report.Deps{Config: cfg, Records: recs, Now: func() time.Time { return reportNow }})}
 }
@@ -77,14 +70,8 @@ func (e *reportEnv) get(query map[string]string, accept string) trigger.HTTPResp
 
 func TestReportFunction(t *testing.T) {
 	az := azuritetest.Start(t)
-	st, err := store.NewFromConnectionString(az.ConnectionString, &store.Options{SessionsTable: "RepS", ConversionsTable: "RepC", CommandsTable: "RepA"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := functest.Store(t, az.ConnectionString, functest.FreshTables("Rep"))
 	ctx := context.Background()
-	if err := st.EnsureTables(ctx); err != nil {
-		t.Fatal(err)
-	}
 	day := time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC)
 	seed := []*arrops.Session{
 		// 2 h Standard for ann, 30 min Premium for bob; one session of ann's

@@ -5,19 +5,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
+	azpolicy "github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/arr"
 	"github.com/arrops/arrops/arrsim"
-	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/shutdown"
 	"github.com/arrops/arrops/functions/watch"
 	"github.com/arrops/arrops/internal/azuritetest"
+	"github.com/arrops/arrops/internal/functest"
 	"github.com/arrops/arrops/notify"
 	"github.com/arrops/arrops/store"
 )
@@ -43,37 +44,14 @@ func newBenchSDEnv(tb testing.TB) *benchSDEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
 	az := azuritetest.Start(tb)
-	sim := arrsim.New(arrsim.Options{AccountID: sdTestAccount, AccountKey: sdTestKey, ReadyAfter: time.Second})
-	tb.Cleanup(sim.Close)
-	srv := httptest.NewServer(sim)
-	tb.Cleanup(srv.Close)
-	cred, err := arr.NewAccountKeyCredential(sdTestKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	arrc, err := arr.NewClient(srv.URL, sdTestAccount, cred, &arr.ClientOptions{
-		AccountDomain: "eastus.mixedreality.azure.com", STSEndpoint: srv.URL})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	st, err := store.NewFromConnectionString(az.ConnectionString, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := st.EnsureTables(ctx); err != nil {
-		tb.Fatal(err)
-	}
+	sim, url := functest.Sim(tb, arrsim.Options{ReadyAfter: time.Second}, nil)
+	arrc := functest.ARR(tb, url, azpolicy.ClientOptions{})
+	st := functest.Store(tb, az.ConnectionString, nil)
 	qs, err := notify.QueueService(az.ConnectionString, "", nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"ARR_ACCOUNT_ID": sdTestAccount, "ARR_ACCOUNT_DOMAIN": "eastus.mixedreality.azure.com",
-			"AzureWebJobsStorage": az.ConnectionString, "SHUTDOWN_MAX_READY_MINUTES": "60", "SHUTDOWN_WARNING_MINUTES": "0"}[k]
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	cfg := functest.Config(tb, az.ConnectionString, map[string]string{"SHUTDOWN_MAX_READY_MINUTES": "60", "SHUTDOWN_WARNING_MINUTES": "0"})
 	e := &benchSDEnv{ctx: ctx, sim: sim, arrc: arrc, st: st, now: time.Now().UTC()}
 	e.deps = shutdown.Deps{Config: cfg, ARR: functions.Value(arrc), Bus: functions.Value[functions.Publisher](notify.NewLocal(qs)),
 		Records: functions.Value[shutdown.Records](st), Now: func() time.Time { return e.now }}

@@ -3,13 +3,10 @@ package shutdown_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,50 +20,10 @@ import (
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/shutdown"
 	"github.com/arrops/arrops/internal/azuritetest"
-	"github.com/arrops/arrops/notify"
+	"github.com/arrops/arrops/internal/functest"
 	"github.com/arrops/arrops/store"
 	"github.com/arrops/arrops/trigger"
 )
-
-const (
-	sdTestAccount = "11111111-2222-4333-8444-555555555555"
-	sdTestKey     = "shutdown-test-account-key"
-)
-
-// sdRecBus records published messages (Service Bus cannot run locally).
-type sdRecBus struct {
-	mu   sync.Mutex
-	sent map[string][]notify.Message
-}
-
-func (b *sdRecBus) Publish(_ context.Context, entity string, msgs ...notify.Message) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.sent == nil {
-		b.sent = map[string][]notify.Message{}
-	}
-	b.sent[entity] = append(b.sent[entity], msgs...)
-	return nil
-}
-
-// events returns the events published to entity with the given subject.
-func (b *sdRecBus) events(t *testing.T, entity string, subject arrops.EventType) []arrops.Event {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []arrops.Event
-	for _, m := range b.sent[entity] {
-		if m.Subject != string(subject) {
-			continue
-		}
-		var ev arrops.Event
-		if err := json.Unmarshal(m.Body, &ev); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, ev)
-	}
-	return out
-}
 
 // sdStopGate sits in front of the simulator: it holds every stop call for a
 // moment while counting how many are in flight, and can answer stops of some
@@ -114,13 +71,11 @@ type sdEnv struct {
 	gate *sdStopGate
 	arrc *arr.Client
 	st   *store.Store
-	bus  *sdRecBus
+	bus  *functest.Bus
 	deps shutdown.Deps
 	now  time.Time
 	logs *bytes.Buffer
 }
-
-var sdTableSeq atomic.Int64
 
 // newSDEnv wires the shutdown function to a real Azurite (own tables), the
 // simulator over HTTP and a recording bus, with the given app settings.
@@ -128,41 +83,16 @@ func newSDEnv(t *testing.T, az *azuritetest.Instance, settings map[string]string
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	sim := arrsim.New(arrsim.Options{AccountID: sdTestAccount, AccountKey: sdTestKey, ReadyAfter: time.Second})
-	t.Cleanup(sim.Close)
 	// The hold makes overlapping stops certain even on a loaded machine.
-	gate := &sdStopGate{next: sim, hold: 100 * time.Millisecond}
-	srv := httptest.NewServer(gate)
-	t.Cleanup(srv.Close)
-	cred, err := arr.NewAccountKeyCredential(sdTestKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	arrc, err := arr.NewClient(srv.URL, sdTestAccount, cred, &arr.ClientOptions{
-		AccountDomain: "eastus.mixedreality.azure.com", STSEndpoint: srv.URL,
-		ClientOptions: azpolicy.ClientOptions{Retry: azpolicy.RetryOptions{RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 50 * time.Millisecond}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := sdTableSeq.Add(1)
-	st, err := store.NewFromConnectionString(az.ConnectionString, &store.Options{
-		SessionsTable: fmt.Sprintf("SdS%d", n), ConversionsTable: fmt.Sprintf("SdC%d", n), CommandsTable: fmt.Sprintf("SdA%d", n)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.EnsureTables(ctx); err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"ARR_ACCOUNT_ID": sdTestAccount, "ARR_ACCOUNT_DOMAIN": "eastus.mixedreality.azure.com",
-		"AzureWebJobsStorage": az.ConnectionString}
-	for k, v := range settings {
-		env[k] = v
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &sdEnv{t: t, ctx: ctx, sim: sim, gate: gate, arrc: arrc, st: st, bus: &sdRecBus{}, logs: &bytes.Buffer{},
+	var gate *sdStopGate
+	sim, url := functest.Sim(t, arrsim.Options{ReadyAfter: time.Second}, func(h http.Handler) http.Handler {
+		gate = &sdStopGate{next: h, hold: 100 * time.Millisecond}
+		return gate
+	})
+	arrc := functest.ARR(t, url, azpolicy.ClientOptions{Retry: functest.FastRetries})
+	st := functest.Store(t, az.ConnectionString, functest.FreshTables("Sd"))
+	cfg := functest.Config(t, az.ConnectionString, settings)
+	e := &sdEnv{t: t, ctx: ctx, sim: sim, gate: gate, arrc: arrc, st: st, bus: &functest.Bus{}, logs: &bytes.Buffer{},
 		now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)} // a Tuesday morning
 	e.deps = shutdown.Deps{Config: cfg, ARR: functions.Value(arrc), Bus: functions.Value[functions.Publisher](e.bus),
 		Records: functions.Value[shutdown.Records](st), Now: func() time.Time { return e.now }}
@@ -261,12 +191,12 @@ func testMaxReady(t *testing.T, e *sdEnv) {
 	if st := e.sweep(); st.Warned != 6 || st.Stopped != 0 {
 		t.Errorf("warning sweep %+v, want 6 warned (not m-keep)", st)
 	}
-	warnings := e.bus.events(t, config.EventsTopic, arrops.EventSessionStopWarning)
+	warnings := e.bus.Events(t, config.EventsTopic, arrops.EventSessionStopWarning)
 	if len(warnings) != 6 || warnings[0].StopAt == nil || !warnings[0].StopAt.Equal(readyAt.Add(60*time.Minute)) ||
 		!strings.Contains(warnings[0].Reason, "maxReadyMinutes") {
 		t.Fatalf("warnings %+v", warnings)
 	}
-	if r := e.bus.events(t, "ann-replies", arrops.EventSessionStopWarning); len(r) != 5 {
+	if r := e.bus.Events(t, "ann-replies", arrops.EventSessionStopWarning); len(r) != 5 {
 		t.Errorf("%d warnings to ann's reply queue, want 5", len(r))
 	}
 	e.now = readyAt.Add(55 * time.Minute)
@@ -293,7 +223,7 @@ func testMaxReady(t *testing.T, e *sdEnv) {
 	if s := e.record("m-keep"); s.Status != arrops.SessionReady {
 		t.Errorf("keepAlive session stopped by max age: %s %q", s.Status, s.StopReason)
 	}
-	stopped := e.bus.events(t, config.EventsTopic, arrops.EventSessionStopped)
+	stopped := e.bus.Events(t, config.EventsTopic, arrops.EventSessionStopped)
 	if len(stopped) != 6 {
 		t.Errorf("%d SessionStopped events, want 6", len(stopped))
 	}
@@ -336,7 +266,7 @@ func testDryRun(t *testing.T, e *sdEnv) {
 			t.Errorf("%s: %s %q", id, s.Status, s.StopReason)
 		}
 	}
-	if ev := e.bus.events(t, config.EventsTopic, arrops.EventSessionWouldStop); len(ev) != 2 {
+	if ev := e.bus.Events(t, config.EventsTopic, arrops.EventSessionWouldStop); len(ev) != 2 {
 		t.Errorf("%d SessionWouldStop events, want 2", len(ev))
 	}
 }
@@ -408,20 +338,8 @@ func testStoppedElsewhere(t *testing.T, e *sdEnv) {
 // Through the timer binding: a sweep's summary is logged, nil returned.
 func testShutdownFunction(t *testing.T, e *sdEnv) {
 	e.start("ann", nil, "f-1")
-	body, err := trigger.EncodeTimerInvocation(shutdown.Binding, trigger.Timer{Sys: trigger.NewSys("shutdown", e.now)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := trigger.DecodeInvocation(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	var out trigger.Response
-	if err := shutdown.New(e.deps)(e.ctx, inv, &out, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(logs.String(), "shutdown sweep") || !strings.Contains(logs.String(), "listed=1") {
-		t.Errorf("logs %s", logs.String())
+	logs := functest.RunTimer(t, e.ctx, shutdown.New(e.deps), shutdown.Binding, trigger.Timer{Sys: trigger.NewSys("shutdown", e.now)})
+	if !strings.Contains(logs, "shutdown sweep") || !strings.Contains(logs, "listed=1") {
+		t.Errorf("logs %s", logs)
 	}
 }

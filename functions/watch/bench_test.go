@@ -3,9 +3,6 @@ package watch_test
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,28 +10,15 @@ import (
 
 	"github.com/arrops/arrops/arr"
 	"github.com/arrops/arrops/arrsim"
-	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/watch"
 	"github.com/arrops/arrops/internal/azuritetest"
+	"github.com/arrops/arrops/internal/functest"
 	"github.com/arrops/arrops/notify"
-	"github.com/arrops/arrops/store"
 )
 
 // benchSessions is how many Ready sessions the unchanged sweep looks at.
 const benchSessions = 200
-
-// tableCalls counts the table requests of the store client (writes: anything
-// but GET), as an azcore per-call policy.
-type tableCalls struct{ calls, writes atomic.Int64 }
-
-func (c *tableCalls) Do(req *azpolicy.Request) (*http.Response, error) {
-	c.calls.Add(1)
-	if m := req.Raw().Method; m != http.MethodGet && m != http.MethodHead {
-		c.writes.Add(1)
-	}
-	return req.Next()
-}
 
 // benchWatchEnv is the watch function against Azurite (records and, as in
 // local mode, the event queues) and the simulator over loopback, with
@@ -43,7 +27,7 @@ type benchWatchEnv struct {
 	ctx    context.Context
 	sim    *arrsim.Server
 	arrc   *arr.Client
-	tables *tableCalls
+	tables *functest.Requests // the store client's table requests
 	deps   watch.Deps
 }
 
@@ -52,39 +36,15 @@ func newBenchWatchEnv(tb testing.TB, sessions int) *benchWatchEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
 	az := azuritetest.Start(tb)
-	sim := arrsim.New(arrsim.Options{AccountID: watchTestAccount, AccountKey: watchTestKey, ReadyAfter: time.Second})
-	tb.Cleanup(sim.Close)
-	srv := httptest.NewServer(sim)
-	tb.Cleanup(srv.Close)
-	cred, err := arr.NewAccountKeyCredential(watchTestKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	arrc, err := arr.NewClient(srv.URL, watchTestAccount, cred, &arr.ClientOptions{
-		AccountDomain: "eastus.mixedreality.azure.com", STSEndpoint: srv.URL})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tables := &tableCalls{}
-	st, err := store.NewFromConnectionString(az.ConnectionString, &store.Options{
-		ClientOptions: azpolicy.ClientOptions{PerCallPolicies: []azpolicy.Policy{tables}}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := st.EnsureTables(ctx); err != nil {
-		tb.Fatal(err)
-	}
+	sim, url := functest.Sim(tb, arrsim.Options{ReadyAfter: time.Second}, nil)
+	arrc := functest.ARR(tb, url, azpolicy.ClientOptions{})
+	tables := &functest.Requests{}
+	st := functest.Store(tb, az.ConnectionString, nil, tables)
 	qs, err := notify.QueueService(az.ConnectionString, "", nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"ARR_ACCOUNT_ID": watchTestAccount, "ARR_ACCOUNT_DOMAIN": "eastus.mixedreality.azure.com",
-			"AzureWebJobsStorage": az.ConnectionString}[k]
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	cfg := functest.Config(tb, az.ConnectionString)
 	e := &benchWatchEnv{ctx: ctx, sim: sim, arrc: arrc, tables: tables}
 	e.deps = watch.Deps{Config: cfg, ARR: functions.Value(arrc), Bus: functions.Value[functions.Publisher](notify.NewLocal(qs)),
 		Records: functions.Value[watch.Records](st), Now: time.Now}
@@ -122,7 +82,7 @@ func BenchmarkUnchangedSweep(b *testing.B) {
 		}
 	})
 	b.Run("sweep", func(b *testing.B) {
-		writes, calls := e.tables.writes.Load(), e.arrCalls()
+		writes, calls := e.tables.Writes.Load(), e.arrCalls()
 		lists := e.sim.Stats().ListSessions
 		b.ReportAllocs()
 		for b.Loop() {
@@ -132,7 +92,7 @@ func BenchmarkUnchangedSweep(b *testing.B) {
 			}
 		}
 		n := float64(b.N)
-		w := e.tables.writes.Load() - writes
+		w := e.tables.Writes.Load() - writes
 		b.ReportMetric(float64(w)/n, "table-writes/sweep")
 		b.ReportMetric(float64(e.arrCalls()-calls)/n, "arr-calls/sweep")
 		b.ReportMetric(float64(e.sim.Stats().ListSessions-lists)/n, "list-pages/sweep")
@@ -147,19 +107,19 @@ func BenchmarkUnchangedSweep(b *testing.B) {
 // the counter does see writes when something changes.
 func TestUnchangedSweepBench(t *testing.T) {
 	e := newBenchWatchEnv(t, 3)
-	writes, calls := e.tables.writes.Load(), e.arrCalls()
+	writes, calls := e.tables.Writes.Load(), e.arrCalls()
 	if st, err := watch.Sweep(e.ctx, e.deps); err != nil || st.Writes != 0 {
 		t.Fatalf("unchanged sweep: %+v, %v", st, err)
 	}
-	if w, c := e.tables.writes.Load()-writes, e.arrCalls()-calls; w != 0 || c != 1 {
+	if w, c := e.tables.Writes.Load()-writes, e.arrCalls()-calls; w != 0 || c != 1 {
 		t.Errorf("unchanged sweep: %d table writes, %d ARR calls; want 0 and 1 (List)", w, c)
 	}
 	if _, err := e.arrc.StopSession(e.ctx, "wb-0001", nil); err != nil {
 		t.Fatal(err)
 	}
-	writes = e.tables.writes.Load()
+	writes = e.tables.Writes.Load()
 	st, err := watch.Sweep(e.ctx, e.deps)
-	if err != nil || st.Gets != 1 || st.Writes == 0 || e.tables.writes.Load() == writes {
-		t.Fatalf("sweep after a stop: %+v, %v; table writes %d", st, err, e.tables.writes.Load()-writes)
+	if err != nil || st.Gets != 1 || st.Writes == 0 || e.tables.Writes.Load() == writes {
+		t.Fatalf("sweep after a stop: %+v, %v; table writes %d", st, err, e.tables.Writes.Load()-writes)
 	}
 }

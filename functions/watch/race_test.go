@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http/httptest"
 	"sort"
 	"strconv"
 	"sync"
@@ -21,51 +20,27 @@ import (
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/watch"
 	"github.com/arrops/arrops/internal/azuritetest"
-	"github.com/arrops/arrops/notify"
+	"github.com/arrops/arrops/internal/functest"
 	"github.com/arrops/arrops/store"
 )
 
 const (
-	raceAccount = "11111111-2222-4333-8444-555555555555"
-	raceKey     = "race-test-account-key"
 	raceReplyTo = "race-requester-replies"
 	raceReady   = time.Minute // simulated create-to-Ready time
 )
 
 // raceBus records every published message per entity. Publishing takes a
-// random 0–3 ms, as a network call would, which widens the window between
-// an announcement claim and its clearing.
-type raceBus struct {
-	mu   sync.Mutex
-	rnd  *rand.Rand
-	sent map[string][]string // entity → message ids in publish order
-}
-
-func (b *raceBus) Publish(_ context.Context, entity string, msgs ...notify.Message) error {
-	b.mu.Lock()
-	d := time.Duration(b.rnd.IntN(3000)) * time.Microsecond
-	b.mu.Unlock()
-	time.Sleep(d)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, m := range msgs {
-		b.sent[entity] = append(b.sent[entity], m.MessageID)
-	}
-	return nil
-}
-
-// counts returns, per entity, how often each message id was published.
-func (b *raceBus) counts() map[string]map[string]int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := map[string]map[string]int{}
-	for entity, ids := range b.sent {
-		out[entity] = map[string]int{}
-		for _, id := range ids {
-			out[entity][id]++
-		}
-	}
-	return out
+// random 0–3 ms (seeded), as a network call would, which widens the window
+// between an announcement claim and its clearing.
+func raceBus(seed1, seed2 uint64) *functest.Bus {
+	var mu sync.Mutex
+	rnd := rand.New(rand.NewPCG(seed1, seed2))
+	return &functest.Bus{Before: func() {
+		mu.Lock()
+		d := time.Duration(rnd.IntN(3000)) * time.Microsecond
+		mu.Unlock()
+		time.Sleep(d)
+	}}
 }
 
 // raceWatcher is one watch instance: its own ARR client and table client,
@@ -97,42 +72,12 @@ func testSweepRace(t *testing.T, az *azuritetest.Instance) {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 
-	sim := arrsim.New(arrsim.Options{AccountID: raceAccount, AccountKey: raceKey, ReadyAfter: raceReady, Seed: 7})
-	t.Cleanup(sim.Close)
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	newARR := func() *arr.Client {
-		cred, err := arr.NewAccountKeyCredential(raceKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := arr.NewClient(srv.URL, raceAccount, cred, &arr.ClientOptions{
-			AccountDomain: "eastus.mixedreality.azure.com", STSEndpoint: srv.URL,
-			ClientOptions: azpolicy.ClientOptions{Retry: azpolicy.RetryOptions{RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 50 * time.Millisecond}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	tables := &store.Options{SessionsTable: "RaceSessions", ConversionsTable: "RaceConversions", CommandsTable: "RaceCommands"}
-	newStore := func() *store.Store {
-		st, err := store.NewFromConnectionString(az.ConnectionString, tables)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.EnsureTables(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"ARR_ACCOUNT_ID": raceAccount, "ARR_ACCOUNT_DOMAIN": "eastus.mixedreality.azure.com",
-			"AzureWebJobsStorage": az.ConnectionString, "WATCH_CONCURRENCY": "8"}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus := &raceBus{rnd: rand.New(rand.NewPCG(1, 2)), sent: map[string][]string{}}
+	sim, url := functest.Sim(t, arrsim.Options{ReadyAfter: raceReady, Seed: 7}, nil)
+	newARR := func() *arr.Client { return functest.ARR(t, url, azpolicy.ClientOptions{Retry: functest.FastRetries}) }
+	tables := functest.FreshTables("Race")
+	newStore := func() *store.Store { return functest.Store(t, az.ConnectionString, tables) }
+	cfg := functest.Config(t, az.ConnectionString, map[string]string{"WATCH_CONCURRENCY": "8"})
+	bus := raceBus(1, 2)
 	var watchers [2]raceWatcher
 	for i := range watchers {
 		st := newStore()
@@ -315,7 +260,7 @@ func testSweepRace(t *testing.T, az *azuritetest.Instance) {
 			}
 		}
 	}
-	got := bus.counts()
+	got := bus.Counts()
 	total, distinct := 0, 0
 	for entity, ids := range got {
 		for id, n := range ids {
@@ -358,14 +303,7 @@ func testSweepRace(t *testing.T, az *azuritetest.Instance) {
 func testStaleView(t *testing.T, az *azuritetest.Instance) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	st, err := store.NewFromConnectionString(az.ConnectionString, &store.Options{
-		SessionsTable: "StaleSessions", ConversionsTable: "StaleConversions", CommandsTable: "StaleCommands"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.EnsureTables(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := functest.Store(t, az.ConnectionString, functest.FreshTables("Stale"))
 	now := time.Now().UTC()
 	rec, _, err := st.CreateSession(ctx, &arrops.Session{ID: "stale-1", Status: arrops.SessionStarting,
 		Announced: arrops.SessionStarting, Origin: arrops.OriginCommand, CreatedAt: now})
@@ -382,7 +320,7 @@ func testStaleView(t *testing.T, az *azuritetest.Instance) {
 	if err := st.UpdateSession(ctx, stopped); err != nil {
 		t.Fatal(err)
 	}
-	bus := &raceBus{rnd: rand.New(rand.NewPCG(3, 4)), sent: map[string][]string{}}
+	bus := raceBus(3, 4)
 	view := &arr.Session{ID: "stale-1", Status: arr.SessionStatus(arrops.SessionReady)}
 	if _, err := watch.SyncSession(ctx, st, bus, &sweepCopy, view, now); err != nil {
 		t.Fatal(err)
@@ -394,20 +332,9 @@ func testStaleView(t *testing.T, az *azuritetest.Instance) {
 	if got.Status != arrops.SessionStopped || got.StopReason != "stopped by command" || !got.ReadyAt.IsZero() {
 		t.Fatalf("record after the stale sweep: status %s, reason %q, ReadyAt %v; want the stop kept", got.Status, got.StopReason, got.ReadyAt)
 	}
-	if c := bus.counts(); len(c) != 0 {
+	if c := bus.Counts(); len(c) != 0 {
 		t.Fatalf("the stale sweep published %v", c)
 	}
-}
-
-// hookBus runs hook on every publish, before recording it.
-type hookBus struct {
-	raceBus
-	hook func()
-}
-
-func (b *hookBus) Publish(ctx context.Context, entity string, msgs ...notify.Message) error {
-	b.hook()
-	return b.raceBus.Publish(ctx, entity, msgs...)
 }
 
 // testClaimCleared: another writer updates the record while the sweep
@@ -418,22 +345,16 @@ func (b *hookBus) Publish(ctx context.Context, entity string, msgs ...notify.Mes
 func testClaimCleared(t *testing.T, az *azuritetest.Instance) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	st, err := store.NewFromConnectionString(az.ConnectionString, &store.Options{
-		SessionsTable: "ClaimSessions", ConversionsTable: "ClaimConversions", CommandsTable: "ClaimCommands"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.EnsureTables(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := functest.Store(t, az.ConnectionString, functest.FreshTables("Claim"))
 	now := time.Now().UTC()
 	rec, _, err := st.CreateSession(ctx, &arrops.Session{ID: "claim-1", Status: arrops.SessionStarting,
 		Announced: arrops.SessionStarting, Origin: arrops.OriginExternal, CreatedAt: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bus := &hookBus{raceBus: raceBus{rnd: rand.New(rand.NewPCG(5, 6)), sent: map[string][]string{}}}
-	bus.hook = func() {
+	// The other writer updates the record on every publish, before the
+	// message is sent.
+	otherWrite := func() {
 		other, err := st.GetSession(ctx, "claim-1")
 		if err != nil {
 			t.Error(err)
@@ -444,6 +365,9 @@ func testClaimCleared(t *testing.T, az *azuritetest.Instance) {
 			t.Error(err)
 		}
 	}
+	bus := raceBus(5, 6)
+	delay := bus.Before
+	bus.Before = func() { otherWrite(); delay() }
 	view := &arr.Session{ID: "claim-1", Status: arr.SessionStatus(arrops.SessionReady)}
 	if _, err := watch.SyncSession(ctx, st, bus, rec, view, now); err != nil {
 		t.Fatal(err)
@@ -456,7 +380,7 @@ func testClaimCleared(t *testing.T, az *azuritetest.Instance) {
 		t.Fatalf("record: status %s announced %s claim %v tags %v; want Ready announced, claim cleared, the other write kept",
 			got.Status, got.Announced, got.AnnounceClaimedAt, got.Tags)
 	}
-	if n := bus.counts()[config.EventsTopic][functions.MessageID("claim-1", "SessionReady", "Ready")]; n != 1 {
+	if n := bus.Counts()[config.EventsTopic][functions.MessageID("claim-1", "SessionReady", "Ready")]; n != 1 {
 		t.Fatalf("SessionReady published %d times, want 1", n)
 	}
 }

@@ -1,16 +1,11 @@
 package watch_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,104 +18,44 @@ import (
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/watch"
 	"github.com/arrops/arrops/internal/azuritetest"
-	"github.com/arrops/arrops/notify"
+	"github.com/arrops/arrops/internal/functest"
 	"github.com/arrops/arrops/store"
 	"github.com/arrops/arrops/trigger"
 )
 
-const (
-	watchTestAccount = "11111111-2222-4333-8444-555555555555"
-	watchTestKey     = "watch-test-account-key"
-)
-
-// watchRecBus records published messages (Service Bus cannot run locally).
-type watchRecBus struct {
-	mu   sync.Mutex
-	sent map[string][]notify.Message
-}
-
-func (b *watchRecBus) Publish(_ context.Context, entity string, msgs ...notify.Message) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.sent == nil {
-		b.sent = map[string][]notify.Message{}
-	}
-	b.sent[entity] = append(b.sent[entity], msgs...)
-	return nil
-}
-
-func (b *watchRecBus) subjects(entity string) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+// subjects lists the messages sent to entity as subject:sessionId.
+func subjects(bus *functest.Bus, entity string) []string {
 	var out []string
-	for _, m := range b.sent[entity] {
+	for _, m := range bus.To(entity) {
 		out = append(out, m.Subject+":"+fmt.Sprint(m.ApplicationProperties["sessionId"]))
 	}
 	return out
 }
 
-// watchWriteCounter counts table requests that are not reads, independently
-// of the function's own Stats.
-type watchWriteCounter struct{ n atomic.Int64 }
-
-func (c *watchWriteCounter) Do(req *azpolicy.Request) (*http.Response, error) {
-	if req.Raw().Method != http.MethodGet {
-		c.n.Add(1)
-	}
-	return req.Next()
-}
-
 type watchEnv struct {
-	t      *testing.T
-	ctx    context.Context
-	sim    *arrsim.Server
-	arrc   *arr.Client
-	st     *store.Store
-	bus    *watchRecBus
-	writes *watchWriteCounter
+	t    *testing.T
+	ctx  context.Context
+	sim  *arrsim.Server
+	arrc *arr.Client
+	st   *store.Store
+	bus  *functest.Bus
+	// writes counts table requests that are not reads, independently of
+	// the function's own Stats.
+	writes *functest.Requests
 	deps   watch.Deps
 	now    time.Time
 }
-
-var watchTableSeq atomic.Int64
 
 func newWatchEnv(t *testing.T, az *azuritetest.Instance) *watchEnv {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	sim := arrsim.New(arrsim.Options{AccountID: watchTestAccount, AccountKey: watchTestKey, ReadyAfter: time.Second})
-	t.Cleanup(sim.Close)
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	cred, err := arr.NewAccountKeyCredential(watchTestKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	arrc, err := arr.NewClient(srv.URL, watchTestAccount, cred, &arr.ClientOptions{
-		AccountDomain: "eastus.mixedreality.azure.com", STSEndpoint: srv.URL,
-		ClientOptions: azpolicy.ClientOptions{Retry: azpolicy.RetryOptions{RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 50 * time.Millisecond}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := watchTableSeq.Add(1)
-	wc := &watchWriteCounter{}
-	st, err := store.NewFromConnectionString(az.ConnectionString, &store.Options{
-		SessionsTable: fmt.Sprintf("WatchS%d", n), ConversionsTable: fmt.Sprintf("WatchC%d", n), CommandsTable: fmt.Sprintf("WatchA%d", n),
-		ClientOptions: azpolicy.ClientOptions{PerCallPolicies: []azpolicy.Policy{wc}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.EnsureTables(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"ARR_ACCOUNT_ID": watchTestAccount, "ARR_ACCOUNT_DOMAIN": "eastus.mixedreality.azure.com",
-			"AzureWebJobsStorage": az.ConnectionString, "WATCH_CONCURRENCY": "3"}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &watchEnv{t: t, ctx: ctx, sim: sim, arrc: arrc, st: st, bus: &watchRecBus{}, writes: wc, now: time.Now().UTC().Truncate(time.Millisecond)}
+	sim, url := functest.Sim(t, arrsim.Options{ReadyAfter: time.Second}, nil)
+	arrc := functest.ARR(t, url, azpolicy.ClientOptions{Retry: functest.FastRetries})
+	wc := &functest.Requests{}
+	st := functest.Store(t, az.ConnectionString, functest.FreshTables("Watch"), wc)
+	cfg := functest.Config(t, az.ConnectionString, map[string]string{"WATCH_CONCURRENCY": "3"})
+	e := &watchEnv{t: t, ctx: ctx, sim: sim, arrc: arrc, st: st, bus: &functest.Bus{}, writes: wc, now: time.Now().UTC().Truncate(time.Millisecond)}
 	e.deps = watch.Deps{Config: cfg, ARR: functions.Value(arrc), Bus: functions.Value[functions.Publisher](e.bus),
 		Records: functions.Value[watch.Records](st), Now: func() time.Time { return e.now }}
 	return e
@@ -220,7 +155,7 @@ func testWatchSweep(t *testing.T, e *watchEnv) {
 	if ext.Origin != arrops.OriginExternal || ext.RequestedBy != "" || ext.Status != arrops.SessionReady || ext.Hostname == "" {
 		t.Errorf("adopted %+v", ext)
 	}
-	events := strings.Join(e.bus.subjects(config.EventsTopic), " ")
+	events := strings.Join(subjects(e.bus, config.EventsTopic), " ")
 	for _, want := range []string{"SessionReady:w-listed", "SessionStopped:w-stopped", "SessionError:w-ghost", "SessionReady:w-external"} {
 		if strings.Count(events, want) != 1 {
 			t.Errorf("events %q: want %s once", events, want)
@@ -229,7 +164,7 @@ func testWatchSweep(t *testing.T, e *watchEnv) {
 	if strings.Contains(events, "w-done") {
 		t.Errorf("finished record announced again: %s", events)
 	}
-	if r := e.bus.subjects("ann-replies"); len(r) != 1 || r[0] != "SessionReady:w-listed" {
+	if r := subjects(e.bus, "ann-replies"); len(r) != 1 || r[0] != "SessionReady:w-listed" {
 		t.Errorf("requester's reply queue got %v", r)
 	}
 
@@ -238,16 +173,16 @@ func testWatchSweep(t *testing.T, e *watchEnv) {
 	e.sim.Advance(3 * time.Minute)
 	e.now = e.now.Add(3 * time.Minute)
 	etag := e.record("w-listed").ETag
-	sent := len(e.bus.subjects(config.EventsTopic))
-	w0 := e.writes.n.Load()
+	sent := len(subjects(e.bus, config.EventsTopic))
+	w0 := e.writes.Writes.Load()
 	st = e.sweep()
-	if n := e.writes.n.Load() - w0; n != 0 || st.Writes != 0 {
+	if n := e.writes.Writes.Load() - w0; n != 0 || st.Writes != 0 {
 		t.Errorf("unchanged sweep made %d table writes (stats %d), want 0", n, st.Writes)
 	}
 	if got := e.record("w-listed").ETag; got != etag {
 		t.Error("unchanged sweep rewrote w-listed")
 	}
-	if n := len(e.bus.subjects(config.EventsTopic)); n != sent {
+	if n := len(subjects(e.bus, config.EventsTopic)); n != sent {
 		t.Errorf("unchanged sweep published %d events", n-sent)
 	}
 	if st.Gets != 0 {
@@ -268,21 +203,9 @@ func testWatchSweep(t *testing.T, e *watchEnv) {
 // Through the timer binding: the function logs its sweep and returns nil.
 func testWatchFunction(t *testing.T, e *watchEnv) {
 	e.startRecorded("wf-1", "ann", "")
-	body, err := trigger.EncodeTimerInvocation(watch.Binding, trigger.Timer{IsPastDue: true, Sys: trigger.NewSys("watch", e.now)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := trigger.DecodeInvocation(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	var out trigger.Response
-	if err := watch.New(e.deps)(e.ctx, inv, &out, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(logs.String(), "past due") || !strings.Contains(logs.String(), "listed=1") {
-		t.Errorf("logs: %s", logs.String())
+	logs := functest.RunTimer(t, e.ctx, watch.New(e.deps), watch.Binding, trigger.Timer{IsPastDue: true, Sys: trigger.NewSys("watch", e.now)})
+	if !strings.Contains(logs, "past due") || !strings.Contains(logs, "listed=1") {
+		t.Errorf("logs: %s", logs)
 	}
 }
 
@@ -290,7 +213,7 @@ func testWatchFunction(t *testing.T, e *watchEnv) {
 func testWatchListFails(t *testing.T, e *watchEnv) {
 	e.startRecorded("wl-1", "ann", "")
 	e.sim.SetFaults(arrsim.Faults{Error500Next: 10})
-	w0 := e.writes.n.Load()
+	w0 := e.writes.Writes.Load()
 	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
 	defer cancel()
 	_, err := watch.Sweep(ctx, e.deps)
@@ -298,7 +221,7 @@ func testWatchListFails(t *testing.T, e *watchEnv) {
 	if !errors.As(err, &re) || re.StatusCode != http.StatusInternalServerError || !strings.Contains(err.Error(), "list sessions") {
 		t.Fatalf("err %v, want the ARR 500 wrapped with context", err)
 	}
-	if n := e.writes.n.Load() - w0; n != 0 {
+	if n := e.writes.Writes.Load() - w0; n != 0 {
 		t.Errorf("%d writes after a failed List", n)
 	}
 }

@@ -1,0 +1,131 @@
+// Package browsertest opens pages in Debian's Chromium, headless, for tests
+// that check what a reader sees: one tab with a fresh profile and a 1280×900
+// window, a count of the JavaScript dialogs the page opens, and full-page
+// screenshots kept for a human look.
+//
+// It is test support: only _test.go files import it, never production code.
+package browsertest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// ChromiumPath is Debian's Chromium, which .ci/run installs.
+const ChromiumPath = "/usr/bin/chromium"
+
+// Width and Height are the window and viewport size of every page.
+const (
+	Width  = 1280
+	Height = 900
+)
+
+// Require skips tb when Chromium is not installed, but fails it under CI
+// (CI=true), where a silent skip would hide a broken setup.
+func Require(tb testing.TB) {
+	tb.Helper()
+	if _, err := os.Stat(ChromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("CI is set but %s is missing (.ci/run installs Debian's chromium): %v", ChromiumPath, err)
+		}
+		tb.Skipf("%s not installed", ChromiumPath)
+	}
+}
+
+// Page is a loaded page in its own headless Chromium.
+type Page struct {
+	// Ctx runs steps in the page's tab, bounded by Open's timeout.
+	Ctx     context.Context
+	dialogs atomic.Int32
+	cancels []context.CancelFunc
+}
+
+// Open starts Chromium under parent (with a profile in tb's temporary
+// directory), loads url and waits until the element with id readyID is
+// ready. timeout bounds the loading and every later step on Ctx. Close the
+// page to stop the browser; on an error Open has already stopped it.
+func Open(tb testing.TB, parent context.Context, url, readyID string, timeout time.Duration) (*Page, error) {
+	tb.Helper()
+	p := &Page{}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(parent,
+		chromedp.ExecPath(ChromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(tb.TempDir()),
+		chromedp.WindowSize(Width, Height),
+	)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	p.cancels = append(p.cancels, cancelAlloc, cancel)
+	// The first Run starts the browser and must not carry the timeout (it
+	// would stop the browser with it); later steps use a bounded child.
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			p.dialogs.Add(1)
+		}
+	}); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("starting chromium: %w", err)
+	}
+	var tcancel context.CancelFunc
+	p.Ctx, tcancel = context.WithTimeout(ctx, timeout)
+	p.cancels = append(p.cancels, tcancel)
+	if err := chromedp.Do(p.Ctx,
+		chromedp.EmulateViewport(Width, Height),
+		chromedp.Navigate(url),
+		chromedp.WaitReady(chromedp.ID(readyID)),
+	); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Dialogs is how many JavaScript dialogs the page has opened so far.
+func (p *Page) Dialogs() int { return int(p.dialogs.Load()) }
+
+// Close stops the browser.
+func (p *Page) Close() {
+	for i := len(p.cancels) - 1; i >= 0; i-- {
+		p.cancels[i]()
+	}
+}
+
+// Screenshot writes a full-page PNG of the page, named prefix and tb's name,
+// under $ARROPS_ARTIFACTS/sub (when set, so CI keeps it) or tb's temporary
+// directory, and logs its path.
+func (p *Page) Screenshot(tb testing.TB, sub, prefix string) error {
+	tb.Helper()
+	shot, err := chromedp.Run(p.Ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		return fmt.Errorf("screenshot: %w", err)
+	}
+	dir := tb.TempDir()
+	if out := os.Getenv("ARROPS_ARTIFACTS"); out != "" {
+		dir = filepath.Join(out, sub)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	path := filepath.Join(dir, prefix+strings.NewReplacer("/", "_", " ", "_").Replace(tb.Name())+".png")
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		return err
+	}
+	tb.Logf("screenshot: %s", path)
+	return nil
+}
