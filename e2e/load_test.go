@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arrops/arrops/internal/loadresult"
+
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
@@ -30,20 +32,6 @@ const loadCommandsDefault = 150
 
 // loadRequesters is the number of concurrent requesting apps.
 const loadRequesters = 50
-
-// LoadResult is what the load scenario measured; written as load.json under
-// $ARROPS_RESULTS_DIR for the bench table.
-type LoadResult struct {
-	Commands          int     `json:"commands"`
-	DurationSeconds   float64 `json:"durationSeconds"`
-	CommandsPerSecond float64 `json:"commandsPerSecond"`
-	P50Ms             float64 `json:"p50Ms"`
-	P99Ms             float64 `json:"p99Ms"`
-	Sessions          int     `json:"sessions"`
-	Malformed         int     `json:"malformed"`
-	Duplicates        int     `json:"duplicates"`
-	Poison            int     `json:"poison"`
-}
 
 // TestLoad sends N command messages (default 150, ARROPS_LOAD_COMMANDS) from
 // 50 requesters to the real system: start/stop pairs, 10% of them sent twice
@@ -92,7 +80,7 @@ func TestLoad(t *testing.T) {
 		t.FailNow()
 	}
 
-	res := LoadResult{Commands: n, DurationSeconds: elapsed.Seconds(), CommandsPerSecond: float64(n) / elapsed.Seconds(),
+	res := loadresult.Result{Commands: n, DurationSeconds: elapsed.Seconds(), CommandsPerSecond: float64(n) / elapsed.Seconds(),
 		Malformed: len(plan.malformed), Duplicates: plan.duplicates}
 	lat := replies.latencies(plan.firstSends())
 	if len(lat) != n-plan.duplicates {
@@ -103,7 +91,7 @@ func TestLoad(t *testing.T) {
 	res.Sessions, res.Poison = s.checkLoadInvariants(plan)
 	t.Logf("load: %d commands (%d sessions, %d duplicates, %d malformed) from %d requesters in %s: %.1f commands/s, p50 %.0f ms, p99 %.0f ms, poison %d",
 		n, res.Sessions, res.Duplicates, res.Malformed, loadRequesters, elapsed.Round(time.Millisecond), res.CommandsPerSecond, res.P50Ms, res.P99Ms, res.Poison)
-	writeResult(t, "load.json", res)
+	writeResult(t, loadresult.FileName, res)
 }
 
 // loadReplyQueue is the ReplyTo of every load command: one queue drained by a

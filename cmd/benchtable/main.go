@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/arrops/arrops/internal/loadresult"
+
 	"github.com/arrops/arrops/internal/modroot"
 )
 
@@ -30,15 +32,15 @@ func main() {
 
 // report is the JSON written to results/bench-<UTC time>.json.
 type report struct {
-	Time       time.Time         `json:"time"`
-	GoVersion  string            `json:"goVersion"`
-	CPUs       int               `json:"cpus"`
-	Rows       []row             `json:"rows"`
-	Startup    *startupResult    `json:"startup,omitempty"`
-	Burst      *burstResult      `json:"burst,omitempty"`
-	Load       *loadResult       `json:"load,omitempty"`
-	Benchmarks []benchResult     `json:"benchmarks"`
-	Missing    map[string]string `json:"missing,omitempty"`
+	Time       time.Time          `json:"time"`
+	GoVersion  string             `json:"goVersion"`
+	CPUs       int                `json:"cpus"`
+	Rows       []row              `json:"rows"`
+	Startup    *startupResult     `json:"startup,omitempty"`
+	Burst      *burstResult       `json:"burst,omitempty"`
+	Load       *loadresult.Result `json:"load,omitempty"`
+	Benchmarks []benchResult      `json:"benchmarks"`
+	Missing    map[string]string  `json:"missing,omitempty"`
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
@@ -84,7 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	} else if err != nil {
 		return err
 	} else {
-		var l loadResult
+		var l loadresult.Result
 		if err := json.Unmarshal(b, &l); err != nil {
 			return fmt.Errorf("%s: %w", *loadFile, err)
 		}

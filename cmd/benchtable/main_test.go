@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/arrops/arrops/internal/loadresult"
 )
 
 func readBench(t testing.TB) benchSet {
@@ -87,7 +89,7 @@ func TestBuildRows(t *testing.T) {
 	in := inputs{bench: readBench(t), errs: map[string]string{},
 		startup: &startupResult{Runs: 21, HandlerMedian: 12, HelloMedian: 10, PairRatio: 1.2, IdleRSS: 12 << 20},
 		burst:   &burstResult{Invocations: 400, PeakRSS: 30 << 20, RSS: 28 << 20, IdleRSS: 14 << 20},
-		load:    &loadResult{Commands: 1000, CommandsPerSecond: 50, P50Ms: 100, P99Ms: 900, Sessions: 450, Malformed: 50, Duplicates: 100, Poison: 0}}
+		load:    &loadresult.Result{Commands: 1000, CommandsPerSecond: 50, P50Ms: 100, P99Ms: 900, Sessions: 450, Malformed: 50, Duplicates: 100, Poison: 0}}
 	rows := buildRows(in)
 	byMetric := map[string]row{}
 	for _, r := range rows {
@@ -131,7 +133,7 @@ func TestBuildRows(t *testing.T) {
 
 func TestRunWithoutProcesses(t *testing.T) {
 	dir := t.TempDir()
-	load, _ := json.Marshal(loadResult{Commands: 20, Sessions: 9, Malformed: 1, Poison: 1})
+	load, _ := json.Marshal(loadresult.Result{Commands: 20, Sessions: 9, Malformed: 1, Poison: 1})
 	if err := os.WriteFile(filepath.Join(dir, "load.json"), load, 0o644); err != nil {
 		t.Fatal(err)
 	}

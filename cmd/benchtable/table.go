@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/arrops/arrops/internal/loadresult"
 )
 
 // row is one line of the table. Value, Baseline and Ratio are also kept as
@@ -25,24 +27,11 @@ type row struct {
 
 const none = "-"
 
-// loadResult is what e2e/load_test.go writes as load.json.
-type loadResult struct {
-	Commands          int     `json:"commands"`
-	DurationSeconds   float64 `json:"durationSeconds"`
-	CommandsPerSecond float64 `json:"commandsPerSecond"`
-	P50Ms             float64 `json:"p50Ms"`
-	P99Ms             float64 `json:"p99Ms"`
-	Sessions          int     `json:"sessions"`
-	Malformed         int     `json:"malformed"`
-	Duplicates        int     `json:"duplicates"`
-	Poison            int     `json:"poison"`
-}
-
 // inputs is everything the table is made from; a nil part is reported as
 // missing with its reason from errs.
 type inputs struct {
 	bench   benchSet
-	load    *loadResult
+	load    *loadresult.Result
 	startup *startupResult
 	burst   *burstResult
 	errs    map[string]string
