@@ -173,13 +173,8 @@ func (s *Server) convView(c *conversion, now time.Time) conversionJSON {
 }
 
 func (s *Server) createConversion(w http.ResponseWriter, r *http.Request, id string) {
-	if !validID(id) {
-		s.writeAPIError(w, http.StatusBadRequest, &apiError{Code: "BadRequest", Message: "The conversion id is invalid. It may contain letters, digits, '-' and '_' and be at most 256 characters long."})
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		s.writeAPIError(w, http.StatusBadRequest, errMalformed)
+	body, ok := s.createBody(w, r, "conversion", id)
+	if !ok {
 		return
 	}
 	req, e := decodeConversionCreate(body)

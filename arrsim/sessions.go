@@ -223,14 +223,24 @@ func (s *Server) writeAPIError(w http.ResponseWriter, status int, e *apiError) {
 
 var errConflict = &apiError{Code: "Conflict", Message: "A resource already exists under the given ID."}
 
-func (s *Server) createSession(w http.ResponseWriter, r *http.Request, id string) {
+// createBody checks the id of a create (PUT) and reads its body, answering
+// 400 itself when either is unusable. kind is "session" or "conversion".
+func (s *Server) createBody(w http.ResponseWriter, r *http.Request, kind, id string) ([]byte, bool) {
 	if !validID(id) {
-		s.writeAPIError(w, http.StatusBadRequest, &apiError{Code: "BadRequest", Message: "The session id is invalid. It may contain letters, digits, '-' and '_' and be at most 256 characters long."})
-		return
+		s.writeAPIError(w, http.StatusBadRequest, &apiError{Code: "BadRequest", Message: "The " + kind + " id is invalid. It may contain letters, digits, '-' and '_' and be at most 256 characters long."})
+		return nil, false
 	}
 	body, err := readBody(r)
 	if err != nil {
 		s.writeAPIError(w, http.StatusBadRequest, errMalformed)
+		return nil, false
+	}
+	return body, true
+}
+
+func (s *Server) createSession(w http.ResponseWriter, r *http.Request, id string) {
+	body, ok := s.createBody(w, r, "session", id)
+	if !ok {
 		return
 	}
 	req, e := decodeSessionCreate(body)
