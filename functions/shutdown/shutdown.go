@@ -246,9 +246,31 @@ func warn(ctx context.Context, recs Records, bus functions.Publisher, s *arrops.
 	if err := functions.Announce(ctx, bus, ev, s.ReplyTo, s.CorrelationID, stopAt.Format("20060102T150405Z")); err != nil {
 		return err
 	}
-	s.WarnedAt = now
-	if err := recs.UpdateSession(ctx, s); err != nil && !errors.Is(err, functions.ErrConcurrentUpdate) {
-		return fmt.Errorf("record warning for %s: %w", s.ID, err)
+	// Record the warning even if someone else wrote the record meanwhile:
+	// without WarnedAt the next sweep would warn again (a duplicate that only
+	// Service Bus duplicate detection would absorb).
+	for attempt := 0; ; attempt++ {
+		s.WarnedAt = now
+		err := recs.UpdateSession(ctx, s)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, functions.ErrConcurrentUpdate) {
+			return fmt.Errorf("record warning for %s: %w", s.ID, err)
+		}
+		if attempt == 3 {
+			return nil // the warning went out; a later sweep may repeat it under the same id
+		}
+		fresh, err := recs.GetSession(ctx, s.ID)
+		if err != nil {
+			return fmt.Errorf("re-read %s to record its warning: %w", s.ID, err)
+		}
+		if !fresh.WarnedAt.IsZero() || fresh.Status.Terminal() || !fresh.ExtendedUntil.Equal(s.ExtendedUntil) {
+			// Warned by a racing sweep, already over, or extended meanwhile
+			// (this warning's stop time no longer holds: the next sweep
+			// warns for the new one).
+			return nil
+		}
+		*s = *fresh
 	}
-	return nil
 }
