@@ -93,24 +93,34 @@ func (h *handler) event(ctx context.Context, ev *trigger.BlobEvent) error {
 		id = ConversionID("event", ev.ID, ev.EventType)
 	}
 	log := h.log.With("conversionId", id, "blob", in.Container+"/"+in.Path)
+	c := &arrops.Conversion{ID: id, InputContainer: in.Container, InputPath: in.Path, InputETag: in.ETag,
+		InputSize: in.Size, OutputContainer: h.Config.OutputContainer, Note: in.Note, CreatedAt: h.now}
+	var rej *Rejection
+	if errors.As(verr, &rej) {
+		// No read first: the conditional insert already turns a redelivery
+		// into a no-op, and a rejection makes no ARR call to protect.
+		c.Status, c.ErrorCode, c.ErrorMessage, c.CompletedAt = arrops.ConversionRejected, rej.Code, rej.Reason, h.now
+		_, created, err := h.recs.CreateConversion(ctx, c)
+		if err != nil {
+			return fmt.Errorf("record rejected conversion %s: %w", id, err)
+		}
+		if created {
+			log.Info("upload rejected", "code", rej.Code, "reason", rej.Reason)
+		} else {
+			log.Info("blob event redelivered; rejection already recorded", "code", rej.Code)
+		}
+		return nil
+	}
+	if verr != nil {
+		return verr
+	}
+	// A valid upload is looked up first, so a redelivery never reaches ARR.
 	existing, err := h.recs.GetConversion(ctx, id)
 	if err == nil {
 		log.Info("blob event redelivered; conversion already recorded", "status", existing.Status)
 		return nil
 	} else if arrops.ErrorCode(err) != arrops.ENOTFOUND {
 		return fmt.Errorf("read conversion %s: %w", id, err)
-	}
-	c := &arrops.Conversion{ID: id, InputContainer: in.Container, InputPath: in.Path, InputETag: in.ETag,
-		InputSize: in.Size, OutputContainer: h.Config.OutputContainer, Note: in.Note, CreatedAt: h.now}
-	var rej *Rejection
-	if errors.As(verr, &rej) {
-		c.Status, c.ErrorCode, c.ErrorMessage, c.CompletedAt = arrops.ConversionRejected, rej.Code, rej.Reason, h.now
-		log.Info("upload rejected", "code", rej.Code, "reason", rej.Reason)
-		_, _, err := h.recs.CreateConversion(ctx, c)
-		return err
-	}
-	if verr != nil {
-		return verr
 	}
 	return h.start(ctx, c, log)
 }
