@@ -63,6 +63,9 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Fatalf("ready record %+v: want handshake port, ReadyAt and the requester kept", ready)
 	}
 
+	// Let ARR's clock run past a minute of Ready time, so the elapsed minutes
+	// the stop records cannot be 0 however fast watch saw Ready.
+	s.advanceSim(2 * time.Minute)
 	s.send(`{"action":"stop","sessionId":"life-1","requestedBy":"viewer-app"}`, notify.Message{MessageID: stopID, ReplyTo: replyTo})
 	stopped := s.waitSession(id, 20*time.Second, func(r *arrops.Session) error {
 		if r.Status != arrops.SessionStopped || !r.AnnounceClaimedAt.IsZero() {
