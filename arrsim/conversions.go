@@ -245,21 +245,9 @@ func (s *Server) listConversions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.clock.Now()
-	items := make([]conversionJSON, 0, 8)
-	var last uint64
-	more := false
 	s.mu.RLock()
-	for _, c := range s.convList {
-		if c.seq <= after {
-			continue
-		}
-		if len(items) == s.opts.PageSize {
-			more = true
-			break
-		}
-		items = append(items, s.convView(c, now))
-		last = c.seq
-	}
+	items, last, more := page(s.convList, after, s.opts.PageSize, func(c *conversion) (uint64, bool) { return c.seq, true },
+		func(c *conversion) conversionJSON { return s.convView(c, now) })
 	s.mu.RUnlock()
 	var next *string
 	if more {

@@ -415,24 +415,11 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.clock.Now()
-	items := make([]any, 0, 8)
-	var last uint64
-	more := false
 	s.mu.RLock()
-	for _, x := range s.sessionList {
-		if x.seq <= after {
-			continue
-		}
-		if status, _ := x.state(now); !active(status) {
-			continue
-		}
-		if len(items) == s.opts.PageSize {
-			more = true
-			break
-		}
-		items = append(items, s.view(x, now))
-		last = x.seq
-	}
+	items, last, more := page(s.sessionList, after, s.opts.PageSize, func(x *session) (uint64, bool) {
+		status, _ := x.state(now)
+		return x.seq, active(status)
+	}, func(x *session) any { return s.view(x, now) })
 	s.mu.RUnlock()
 	if more {
 		s.writeJSON(w, http.StatusOK, struct {
@@ -445,6 +432,26 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, struct {
 		Sessions []any `json:"sessions"`
 	}{items}, true)
+}
+
+// page returns the next page of list after the item with sequence number
+// after: up to size items that keep, as views, the sequence number of the
+// last one, and whether more follow. keep returns an item's sequence number
+// and whether it is listed at all. The caller holds the read lock.
+func page[T, V any](list []T, after uint64, size int, keep func(T) (uint64, bool), view func(T) V) (items []V, last uint64, more bool) {
+	items = make([]V, 0, 8)
+	for _, x := range list {
+		seq, ok := keep(x)
+		if seq <= after || !ok {
+			continue
+		}
+		if len(items) == size {
+			return items, last, true
+		}
+		items = append(items, view(x))
+		last = seq
+	}
+	return items, last, false
 }
 
 func parseSkip(r *http.Request) (uint64, bool) {
