@@ -98,11 +98,11 @@ func TestSecretScanner(t *testing.T) {
 		{"clean", `{"level":"INFO","msg":"command","sessionId":"s-1","outcome":"accepted","url":"https://a.blob.core.windows.net/c/b?se=2026&sp=r"}`, ""},
 		{"account key", `{"msg":"sts","auth":"11111111-2222:` + secretARRKey + `"}`, "ARR account key"},
 		{"storage key", `err="store: ` + secretStorageKey + `"`, "storage account key"},
-		{"connection string", `AzureWebJobsStorage=DefaultEndpointsProtocol=http;AccountName=x;AccountKey=abcdEFGH1234+/==;`, "connection-string key"},
+		{"connection string", `AzureWebJobsStorage=DefaultEndpointsProtocol=http;AccountName=x;AccountKey=REDACTEDfakeKEY+/==;`, "connection-string key"},
 		{"issued token", `token tok-issued-by-sts-42 expired`, "STS token"},
 		{"any JWT", `authorization failed for ` + token, "JWT (STS or Entra token)"},
-		{"SAS", `GET https://a.blob.core.windows.net/c/b?sv=2021&sig=AbCdEf0123456789%2B%3D&se=1`, "SAS signature"},
-		{"escaped SAS", `"url":"https://a/c/b?sv=2021\u0026sig%3DAbCdEf0123456789"`, "SAS signature"},
+		{"SAS", `GET https://a.blob.core.windows.net/c/b?sv=2021&sig=REDACTED0FAKE0SIGNATURE%2B%3D&se=1`, "SAS signature"},
+		{"escaped SAS", `"url":"https://a/c/b?sv=2021\u0026sig%3DREDACTED0FAKE0SIGNATURE"`, "SAS signature"},
 		{"bearer", `Authorization: Bearer 11111111-2222-4333:somekeyvalue`, "bearer credential"},
 	}
 	for _, c := range cases {
