@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arrops/arrops/internal/azurite"
+
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
@@ -187,7 +189,8 @@ func put(ctx context.Context, blobURL string, s arr.SAS) error {
 // TestAccessModes: linked storage hands ARR no SAS at all; the user-delegation
 // mode needs the app identity; the expiry setting is bounded.
 func TestAccessModes(t *testing.T) {
-	const cs = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFr/KBHXkBOUk9mTOnRVZ1w==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+	cs := "DefaultEndpointsProtocol=http;AccountName=" + azurite.AccountName + ";AccountKey=" + azurite.AccountKey +
+		";BlobEndpoint=http://127.0.0.1:10000/" + azurite.AccountName + ";"
 	ctx := context.Background()
 	t.Run("linked sends none", func(t *testing.T) {
 		cfg, err := loadConfig(t, cs, map[string]string{"ARR_STORAGE_ACCESS": "linked"})
