@@ -28,6 +28,7 @@ type ResponseError struct {
 
 	method, path string
 	az           *azcore.ResponseError
+	sts          bool // the failure came from STS, not from ARR itself
 }
 
 func (e *ResponseError) Error() string {
@@ -50,27 +51,71 @@ func (e *ResponseError) Error() string {
 }
 
 // Unwrap returns the *azcore.ResponseError (for code written against azcore) and
-// an *arrops.Error that classifies the failure for arrops.ErrorCode/Permanent:
-// 400/401/403/422 are EINVALID (bad input, credential or role: retrying cannot
-// help), 404 ENOTFOUND, 409 ECONFLICT, anything else (429, 5xx) EINTERNAL.
+// an *arrops.Error that classifies the failure for arrops.ErrorCode (see
+// Classify). Its message ("403 Forbidden: <ARR's message> (MS-CV <cv>)", with
+// an "STS " prefix for the token service) keeps ARR's status, code, message and
+// MS-CV, so a recorded reason (arrops.ErrorMessage) can be quoted to Microsoft
+// support.
 func (e *ResponseError) Unwrap() []error {
-	code := arrops.EINTERNAL
-	switch e.StatusCode {
-	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity:
-		code = arrops.EINVALID
-	case http.StatusNotFound:
-		code = arrops.ENOTFOUND
-	case http.StatusConflict:
-		code = arrops.ECONFLICT
+	var b strings.Builder
+	if e.sts {
+		b.WriteString("STS ")
 	}
-	msg := strings.TrimSpace(e.ErrorCode + " " + e.Message)
-	if msg == "" {
-		msg = http.StatusText(e.StatusCode)
+	fmt.Fprintf(&b, "%d", e.StatusCode)
+	if e.ErrorCode != "" {
+		b.WriteString(" " + e.ErrorCode)
+	} else {
+		b.WriteString(" " + http.StatusText(e.StatusCode))
 	}
+	if e.Message != "" {
+		b.WriteString(": " + truncate(e.Message, 512))
+	}
+	if e.MSCV != "" {
+		b.WriteString(" (MS-CV " + e.MSCV + ")")
+	}
+	ae := &arrops.Error{Code: e.Class(), Message: b.String()}
 	if e.az == nil {
-		return []error{&arrops.Error{Code: code, Message: msg}}
+		return []error{ae}
 	}
-	return []error{e.az, &arrops.Error{Code: code, Message: msg}}
+	return []error{e.az, ae}
+}
+
+// Class is the arrops error code of the failure (Classify of its status and
+// ARR error code). A 4xx from STS (other than 408 and 429) is always
+// EUNAUTHORIZED: the account id, key or identity is wrong, whatever the status.
+func (e *ResponseError) Class() string {
+	c := Classify(e.StatusCode, e.ErrorCode)
+	if e.sts && (c == arrops.EINVALID || c == arrops.ENOTFOUND || c == arrops.ECONFLICT) {
+		return arrops.EUNAUTHORIZED
+	}
+	return c
+}
+
+// Classify is arrops' one classification of ARR failures, by HTTP status and
+// ARR error code:
+//
+//	401, 403, DelegatedResourceAccessError  EUNAUTHORIZED  credential, role or storage link: the operator must fix it
+//	400, 422, other 4xx                     EINVALID       the request cannot succeed as it is
+//	404                                     ENOTFOUND      no such session or conversion
+//	409                                     ECONFLICT      the id exists with other settings
+//	408, 429, 5xx, anything else            EINTERNAL      transient: retry
+//
+// The README's "Error contract" says what each class does to a command, a
+// conversion and a sweep.
+func Classify(status int, code string) string {
+	switch {
+	case code == "DelegatedResourceAccessError", status == http.StatusUnauthorized, status == http.StatusForbidden:
+		return arrops.EUNAUTHORIZED
+	case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests:
+		return arrops.EINTERNAL
+	case status == http.StatusNotFound:
+		return arrops.ENOTFOUND
+	case status == http.StatusConflict:
+		return arrops.ECONFLICT
+	case status >= 400 && status < 500:
+		return arrops.EINVALID
+	}
+	return arrops.EINTERNAL
 }
 
 // RawResponse is the HTTP response (body already read).

@@ -155,6 +155,9 @@ func (s *stsTokenSource) exchange(ctx context.Context) (string, time.Time, error
 	}
 	if resp.StatusCode != http.StatusOK {
 		err := newResponseError(resp)
+		if re, ok := err.(*ResponseError); ok {
+			re.sts = true
+		}
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 			return "", time.Time{}, fmt.Errorf("arr: STS rejected the credential for account %s (wrong account id, key or role?): %w", s.accountID, err)
 		}

@@ -23,6 +23,9 @@ type Faults struct {
 	RetryAfterSeconds int `json:"retryAfterSeconds,omitempty"`
 	// Error500Next answers the next N ARR calls with 500 InternalServerError.
 	Error500Next int `json:"error500Next,omitempty"`
+	// Forbidden403Next answers the next N ARR calls with 403 Forbidden, as
+	// ARR does when the caller's identity lacks the Remote Rendering role.
+	Forbidden403Next int `json:"forbidden403Next,omitempty"`
 	// Error500Rate answers this fraction of ARR calls with 500.
 	Error500Rate float64 `json:"error500Rate,omitempty"`
 	// Latency is added (in real time) before every ARR call is answered.
@@ -80,7 +83,7 @@ func (f Faults) Validate() error {
 			return fmt.Errorf("faults: %s %v outside 0..1", name, r)
 		}
 	}
-	if f.Throttle429Next < 0 || f.Error500Next < 0 || f.StartErrorNext < 0 || f.RetryAfterSeconds < 0 || f.Latency < 0 {
+	if f.Throttle429Next < 0 || f.Error500Next < 0 || f.Forbidden403Next < 0 || f.StartErrorNext < 0 || f.RetryAfterSeconds < 0 || f.Latency < 0 {
 		return fmt.Errorf("faults: negative count or duration")
 	}
 	return nil
@@ -126,6 +129,9 @@ func (fs *faultState) decide() (latency time.Duration, status, retryAfter int) {
 	case f.Error500Next > 0:
 		f.Error500Next--
 		status = http.StatusInternalServerError
+	case f.Forbidden403Next > 0:
+		f.Forbidden403Next--
+		status = http.StatusForbidden
 	case f.Throttle429Rate > 0 && fs.rnd.Float64() < f.Throttle429Rate:
 		status = http.StatusTooManyRequests
 	case f.Error500Rate > 0 && fs.rnd.Float64() < f.Error500Rate:
@@ -171,7 +177,7 @@ func (fs *faultState) ports() (int, int) {
 	return a, b
 }
 
-// injectFaults applies latency and 429/500 faults; it reports whether the
+// injectFaults applies latency and 429/403/500 faults; it reports whether the
 // call was answered.
 func (s *Server) injectFaults(w http.ResponseWriter, r *http.Request) bool {
 	latency, status, retryAfter := s.faults.decide()
@@ -192,6 +198,9 @@ func (s *Server) injectFaults(w http.ResponseWriter, r *http.Request) bool {
 	case http.StatusInternalServerError:
 		s.stats.injected500.Add(1)
 		s.writeError(w, status, "InternalServerError", "An internal server error occurred.")
+		return true
+	case http.StatusForbidden:
+		s.writeError(w, status, "Forbidden", "The caller does not have the role this operation needs.")
 		return true
 	}
 	return false

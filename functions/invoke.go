@@ -36,7 +36,13 @@ func Handle(name string, f Func, stdout io.Writer, level slog.Leveler) http.Hand
 		ctx := context.WithValue(r.Context(), invocationKey{}, invocation{r.Header.Get(trigger.HeaderInvocationID), log})
 		err = safeCall(ctx, f, inv, &out, log)
 		if err != nil {
-			log.Warn("invocation failed; the host will retry", "err", err, "code", arrops.ErrorCode(err), "ms", time.Since(start).Milliseconds())
+			level := slog.LevelWarn
+			if hasCode(err, arrops.EUNAUTHORIZED) {
+				// A credential or role failure of a sweep or a store: retrying
+				// will not help until the operator acts, so make it loud.
+				level = slog.LevelError
+			}
+			log.Log(ctx, level, "invocation failed; the host will retry", "err", err, "code", arrops.ErrorCode(err), "ms", time.Since(start).Milliseconds())
 			writeJSON(w, http.StatusInternalServerError, trigger.Response{Logs: invLog.Lines()})
 			return
 		}
@@ -57,6 +63,25 @@ func safeCall(ctx context.Context, f Func, inv *trigger.Invocation, out *trigger
 		}
 	}()
 	return f(ctx, inv, out, log)
+}
+
+// hasCode reports whether any error in err's tree (a sweep joins one error
+// per session) has code; arrops.ErrorCode sees only the first.
+func hasCode(err error, code string) bool {
+	if e, ok := err.(*arrops.Error); ok {
+		return e.Code == code
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if hasCode(e, code) {
+				return true
+			}
+		}
+	case interface{ Unwrap() error }:
+		return hasCode(u.Unwrap(), code)
+	}
+	return false
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -91,3 +116,8 @@ func Logger(ctx context.Context) *slog.Logger {
 	}
 	return slog.Default()
 }
+
+// OperatorMustFix ends the recorded reason of a request refused with
+// arrops.EUNAUTHORIZED (a credential or role failure): the requester learns
+// that waiting will not help, and the operator sees the failure at error level.
+const OperatorMustFix = "the app's credential or role assignment is wrong (an operator must fix it; then send the request again)"

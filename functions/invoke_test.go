@@ -320,3 +320,45 @@ func TestApply(t *testing.T) {
 		t.Errorf("second terminal sighting changed the record: %#v", *s)
 	}
 }
+
+// TestHandleErrorClasses: every error a function returns answers 500 (the
+// host retries, and finally keeps the message on its poison or dead-letter
+// queue). A credential or role failure anywhere in the error's tree (a sweep
+// joins one error per session) is logged at error level, since retrying will
+// not help until the operator acts; other failures at warning level.
+func TestHandleErrorClasses(t *testing.T) {
+	tests := []struct {
+		name  string
+		err   error
+		level string
+	}{
+		{"transient", errors.New("table service timed out"), "WARN"},
+		{"coded transient", arrops.WithCode(arrops.EINTERNAL, errors.New("bus busy")), "WARN"},
+		{"unauthorized", fmt.Errorf("list sessions: %w", arrops.Errorf(arrops.EUNAUTHORIZED, "403 Forbidden")), "ERROR"},
+		{"unauthorized in a join", errors.Join(errors.New("stop s1: timeout"),
+			arrops.WithCode(arrops.EINTERNAL, errors.New("stop s2: busy")),
+			fmt.Errorf("stop s3: %w", arrops.Errorf(arrops.EUNAUTHORIZED, "401 Unauthorized"))), "ERROR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout := &syncbuf.Buffer{}
+			f := func(context.Context, *trigger.Invocation, *trigger.Response, *slog.Logger) error { return tt.err }
+			srv := httptest.NewServer(functions.Handle("probe", f, stdout, slog.LevelInfo))
+			defer srv.Close()
+			body, err := trigger.EncodeTimerInvocation("timer", trigger.Timer{Sys: trigger.NewSys("probe", time.Now())})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code, _ := post(t, srv.URL, body, "inv-1"); code != http.StatusInternalServerError {
+				t.Fatalf("status %d, want 500", code)
+			}
+			var rec map[string]any
+			if err := json.Unmarshal([]byte(strings.TrimSpace(stdout.String())), &rec); err != nil {
+				t.Fatalf("stdout %q: %v", stdout.String(), err)
+			}
+			if rec["level"] != tt.level || rec["msg"] != "invocation failed; the host will retry" {
+				t.Errorf("logged %v, want level %s", rec, tt.level)
+			}
+		})
+	}
+}

@@ -76,7 +76,7 @@ func (l *Local) queue(ctx context.Context, entity string) (*azqueue.QueueClient,
 		_, err := l.svc.CreateQueue(ctx, name, nil)
 		var re *azcore.ResponseError
 		if err != nil && !(errors.As(err, &re) && re.StatusCode == http.StatusConflict) {
-			return nil, "", fmt.Errorf("create queue %s: %w", name, err)
+			return nil, "", fmt.Errorf("create queue %s: %w", name, classify(err))
 		}
 		l.mu.Lock()
 		l.created[name] = true
@@ -112,11 +112,7 @@ func (l *Local) Publish(ctx context.Context, entity string, msgs ...Message) err
 			return fmt.Errorf("publish %s to %s: %w", m.MessageID, entity, err)
 		}
 		if _, err := q.EnqueueMessage(ctx, text, nil); err != nil {
-			var re *azcore.ResponseError
-			if errors.As(err, &re) && re.StatusCode == http.StatusNotFound {
-				return fmt.Errorf("publish %s to queue %s: %w (%s)", m.MessageID, name, ErrNoSuchEntity, re.ErrorCode)
-			}
-			return fmt.Errorf("publish %s to queue %s: %w", m.MessageID, name, err)
+			return fmt.Errorf("publish %s to queue %s: %w", m.MessageID, name, classify(err))
 		}
 	}
 	return nil
@@ -139,7 +135,7 @@ func (l *Local) Receive(ctx context.Context, entity string, max int, wait time.D
 		n := int32(min(max, 32))
 		resp, err := q.DequeueMessages(ctx, &azqueue.DequeueMessagesOptions{NumberOfMessages: &n})
 		if err != nil {
-			return nil, fmt.Errorf("receive from queue %s: %w", name, err)
+			return nil, fmt.Errorf("receive from queue %s: %w", name, classify(err))
 		}
 		out := make([]Message, 0, len(resp.Messages))
 		for _, qm := range resp.Messages {
@@ -152,7 +148,7 @@ func (l *Local) Receive(ctx context.Context, entity string, max int, wait time.D
 			}
 			out = append(out, fromQueueText(text, *qm.MessageID))
 			if _, err := q.DeleteMessage(ctx, *qm.MessageID, *qm.PopReceipt, nil); err != nil {
-				return out[:len(out)-1], fmt.Errorf("settle message on queue %s: %w", name, err)
+				return out[:len(out)-1], fmt.Errorf("settle message on queue %s: %w", name, classify(err))
 			}
 		}
 		if len(out) > 0 || !time.Now().Before(deadline) {

@@ -132,11 +132,7 @@ func (b *ServiceBus) Publish(ctx context.Context, entity string, msgs ...Message
 		out[i] = toSDK(m)
 	}
 	if err := s.send(ctx, out); err != nil {
-		var sbErr *azservicebus.Error
-		if errors.As(err, &sbErr) && sbErr.Code == azservicebus.CodeNotFound {
-			return fmt.Errorf("publish %d message(s) to %s: %w", len(msgs), entity, ErrNoSuchEntity)
-		}
-		return fmt.Errorf("publish %d message(s) to %s: %w", len(msgs), entity, err)
+		return fmt.Errorf("publish %d message(s) to %s: %w", len(msgs), entity, classify(err))
 	}
 	return nil
 }
@@ -158,12 +154,12 @@ func (b *ServiceBus) Receive(ctx context.Context, queue string, max int, wait ti
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 			return nil, nil // nothing arrived within wait
 		}
-		return nil, fmt.Errorf("receive from %s: %w", queue, err)
+		return nil, fmt.Errorf("receive from %s: %w", queue, classify(err))
 	}
 	out := make([]Message, 0, len(got))
 	for _, m := range got {
 		if err := r.complete(ctx, m); err != nil {
-			return out, fmt.Errorf("complete message %s on %s: %w", m.MessageID, queue, err)
+			return out, fmt.Errorf("complete message %s on %s: %w", m.MessageID, queue, classify(err))
 		}
 		out = append(out, fromSDK(m))
 	}

@@ -30,7 +30,7 @@ func (s *Store) AppendAudit(ctx context.Context, a arrops.CommandAudit) error {
 		return err
 	}
 	if _, err := s.commands.UpsertEntity(ctx, body, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeReplace}); err != nil {
-		return fmt.Errorf("write audit of message %s delivery %d: %w", a.MessageID, a.DeliveryCount, err)
+		return fmt.Errorf("write audit of message %s delivery %d: %w", a.MessageID, a.DeliveryCount, classify(err))
 	}
 	return nil
 }

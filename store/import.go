@@ -78,7 +78,7 @@ func importRecords[T any](ctx context.Context, s *Store, k kind[T], recs []*T) e
 	for _, pk := range keys {
 		for actions := range slices.Chunk(parts[pk], maxBatch) {
 			if _, err := c.SubmitTransaction(ctx, actions, nil); err != nil {
-				return fmt.Errorf("import %d %s records into partition %s: %w", len(actions), k.name, pk, err)
+				return fmt.Errorf("import %d %s records into partition %s: %w", len(actions), k.name, pk, classify(err))
 			}
 		}
 	}

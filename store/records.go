@@ -60,7 +60,7 @@ func (k *kind[T]) day(ctx context.Context, s *Store, id string) (string, error) 
 	if isNotFound(err) {
 		return "", arrops.Errorf(arrops.ENOTFOUND, "%s %s not found", k.name, id)
 	} else if err != nil {
-		return "", fmt.Errorf("read index of %s %s: %w", k.name, id, err)
+		return "", fmt.Errorf("read index of %s %s: %w", k.name, id, classify(err))
 	}
 	var ix indexEntity
 	if err := json.Unmarshal(resp.Value, &ix); err != nil || ix.Day == "" {
@@ -84,7 +84,7 @@ func (k *kind[T]) get(ctx context.Context, s *Store, id string) (*T, error) {
 		// between its two writes; to readers the record does not exist.
 		return nil, fmt.Errorf("get %s: %w", k.name, arrops.Errorf(arrops.ENOTFOUND, "%s %s not found", k.name, id))
 	} else if err != nil {
-		return nil, fmt.Errorf("get %s %s: %w", k.name, id, err)
+		return nil, fmt.Errorf("get %s %s: %w", k.name, id, classify(err))
 	}
 	return k.decode(resp.Value, string(resp.ETag))
 }
@@ -111,7 +111,7 @@ func (k *kind[T]) create(ctx context.Context, s *Store, v *T) (*T, bool, error) 
 			return nil, false, fmt.Errorf("create %s: %w", k.name, err)
 		}
 	} else if err != nil {
-		return nil, false, fmt.Errorf("create %s %s: write index: %w", k.name, id, err)
+		return nil, false, fmt.Errorf("create %s %s: write index: %w", k.name, id, classify(err))
 	}
 	s.days.put(k.cacheKey(id), day)
 
@@ -131,7 +131,7 @@ func (k *kind[T]) create(ctx context.Context, s *Store, v *T) (*T, bool, error) 
 		*k.updated(v) = prevUpdated
 		resp, err := c.GetEntity(ctx, day, id, nil)
 		if err != nil {
-			return nil, false, fmt.Errorf("create %s %s: read existing: %w", k.name, id, err)
+			return nil, false, fmt.Errorf("create %s %s: read existing: %w", k.name, id, classify(err))
 		}
 		existing, err := k.decode(resp.Value, string(resp.ETag))
 		if err != nil {
@@ -140,7 +140,7 @@ func (k *kind[T]) create(ctx context.Context, s *Store, v *T) (*T, bool, error) 
 		return existing, false, nil
 	default:
 		*k.updated(v) = prevUpdated
-		return nil, false, fmt.Errorf("create %s %s: %w", k.name, id, err)
+		return nil, false, fmt.Errorf("create %s %s: %w", k.name, id, classify(err))
 	}
 }
 
@@ -178,7 +178,7 @@ func (k *kind[T]) update(ctx context.Context, s *Store, v *T) error {
 		return fmt.Errorf("update %s: %w", k.name, arrops.Errorf(arrops.ENOTFOUND, "%s %s not found", k.name, id))
 	default:
 		*k.updated(v) = prevUpdated
-		return fmt.Errorf("update %s %s: %w", k.name, id, err)
+		return fmt.Errorf("update %s %s: %w", k.name, id, classify(err))
 	}
 }
 
@@ -198,7 +198,7 @@ func scan[T any](ctx context.Context, s *Store, c *aztables.Client, filter strin
 		for pager.More() {
 			page, err := pager.NextPage(ctx)
 			if err != nil {
-				yield(nil, fmt.Errorf("query records: %w", err))
+				yield(nil, fmt.Errorf("query records: %w", classify(err)))
 				return
 			}
 			for _, b := range page.Entities {

@@ -18,8 +18,9 @@ import (
 )
 
 // ErrConcurrentUpdate reports that a record changed since it was read (the
-// ETag precondition failed). Re-read the record and apply the change again.
-var ErrConcurrentUpdate = errors.New("store: record changed since it was read")
+// ETag precondition failed, 412). Re-read the record and apply the change
+// again. It is arrops.ErrConcurrentUpdate (transient: EINTERNAL).
+var ErrConcurrentUpdate = arrops.ErrConcurrentUpdate
 
 // ActiveWindow is how far back ActiveSessions and ActiveConversions look for
 // non-terminal records (by creation day). Leases end within 24 hours of Ready.
@@ -145,7 +146,7 @@ func (s *Store) EnsureTables(ctx context.Context) error {
 	}
 	for _, name := range s.names {
 		if _, err := s.svc.CreateTable(ctx, name, nil); err != nil && !hasCode(err, aztables.TableAlreadyExists) {
-			return fmt.Errorf("create table %s: %w", name, err)
+			return fmt.Errorf("create table %s: %w", name, classify(err))
 		}
 	}
 	s.ensured = true
@@ -157,22 +158,46 @@ func hasCode(err error, code aztables.TableErrorCode) bool {
 	return errors.As(err, &re) && re.ErrorCode == string(code)
 }
 
-func statusOf(err error) int {
+// classify gives a Table Storage failure its arrops code, the storage half of
+// the README's error contract:
+//
+//	400 (PropertyValueTooLarge, InvalidInput, …), 413, other 4xx  EINVALID
+//	401, 403 (the app's storage role or key)                     EUNAUTHORIZED
+//	404 of an entity                                              ENOTFOUND
+//	404 TableNotFound (a deployment problem, retried)             EINTERNAL
+//	409 EntityAlreadyExists                                       ECONFLICT
+//	412 (ETag precondition)                                       ErrConcurrentUpdate, EINTERNAL
+//	408, 429, 5xx, network, context                               EINTERNAL
+//
+// The text is kept; errors.As still finds the *azcore.ResponseError.
+func classify(err error) error {
 	var re *azcore.ResponseError
-	if errors.As(err, &re) {
-		return re.StatusCode
+	if err == nil || !errors.As(err, &re) {
+		return err
 	}
-	return 0
+	switch s := re.StatusCode; {
+	case s == http.StatusPreconditionFailed:
+		return fmt.Errorf("%w: %w", ErrConcurrentUpdate, err)
+	case s == http.StatusUnauthorized, s == http.StatusForbidden:
+		return arrops.WithCode(arrops.EUNAUTHORIZED, err)
+	case s == http.StatusNotFound && !hasCode(err, aztables.TableNotFound):
+		return arrops.WithCode(arrops.ENOTFOUND, err)
+	case s == http.StatusConflict && hasCode(err, aztables.EntityAlreadyExists):
+		return arrops.WithCode(arrops.ECONFLICT, err)
+	case s == http.StatusRequestTimeout, s == http.StatusTooManyRequests, s == http.StatusNotFound, s == http.StatusConflict:
+		return arrops.WithCode(arrops.EINTERNAL, err)
+	case s >= 400 && s < 500:
+		return arrops.WithCode(arrops.EINVALID, err)
+	}
+	return arrops.WithCode(arrops.EINTERNAL, err)
 }
 
 // isNotFound reports a missing entity; a missing table is a deployment
 // problem, not a missing record, so it stays an internal error.
-func isNotFound(err error) bool {
-	return statusOf(err) == http.StatusNotFound && !hasCode(err, aztables.TableNotFound)
-}
-func isConflict(err error) bool { return statusOf(err) == http.StatusConflict }
+func isNotFound(err error) bool { return arrops.ErrorCode(classify(err)) == arrops.ENOTFOUND }
+func isConflict(err error) bool { return arrops.ErrorCode(classify(err)) == arrops.ECONFLICT }
 func isPrecondition(err error) bool {
-	return statusOf(err) == http.StatusPreconditionFailed
+	return err != nil && errors.Is(classify(err), ErrConcurrentUpdate)
 }
 
 // dayCache remembers the partition (creation day) of ids. The mapping never

@@ -2,9 +2,11 @@
 // ARR sessions on request of other apps (Service Bus queue arr-commands).
 //
 // Every delivery leaves one audit row. Permanent problems (bad JSON, unknown
-// action, invalid size or lease, an id that exists with other settings) are
-// recorded, answered to ReplyTo, and acknowledged; transient ones (ARR 429/5xx,
-// storage errors) fail the invocation so the host redelivers it.
+// action, invalid size or lease, an id that exists with other settings, any
+// other refusal by ARR including a missing role: arrops.EINVALID, ENOTFOUND,
+// ECONFLICT, EUNAUTHORIZED) are recorded, answered to ReplyTo, and
+// acknowledged; transient ones (ARR 408/429/5xx, storage errors) fail the
+// invocation so the host redelivers it.
 //
 // Idempotency: a start without sessionId gets an id derived from MessageId, and
 // ARR answers a repeated PUT with the same settings with 200, so a redelivered
@@ -19,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/arrops/arrops"
@@ -127,13 +128,13 @@ func (h *run) start(ctx context.Context) error {
 		lease = *h.cmd.MaxLeaseTimeMinutes
 	}
 	resp, err := h.arrc.CreateSession(ctx, id, arr.SessionSettings{MaxLeaseTimeMinutes: int32(lease), Size: arr.SessionSize(size)}, nil)
-	if err != nil {
-		if reason, permanent := permanentARR(err, "start"); permanent {
-			if conflict(err) {
-				reason = fmt.Sprintf("session %s already exists with other settings (ARR 409 Conflict)", id)
-			}
-			return h.finish(ctx, arrops.OutcomeRejected, id, reason, nil, "")
-		}
+	switch arrops.ErrorCode(err) {
+	case "":
+	case arrops.ECONFLICT:
+		return h.finish(ctx, arrops.OutcomeRejected, id, fmt.Sprintf("session %s already exists with other settings (ARR 409 Conflict)", id), nil, "")
+	case arrops.EINVALID, arrops.ENOTFOUND, arrops.EUNAUTHORIZED:
+		return h.refused(ctx, id, err, nil)
+	default:
 		return fmt.Errorf("create session %s: %w", id, err)
 	}
 	s := &arrops.Session{
@@ -219,13 +220,14 @@ func (h *run) stop(ctx context.Context) error {
 	if rec != nil && rec.Status.Terminal() {
 		return h.finish(ctx, arrops.OutcomeNoop, id, fmt.Sprintf("session is already %s", rec.Status), rec, "")
 	}
-	if _, err := h.arrc.StopSession(ctx, id, nil); err != nil {
-		if notFound(err) {
-			return h.finish(ctx, arrops.OutcomeNoop, id, "unknown session: ARR has no session with this id", rec, "")
-		}
-		if reason, permanent := permanentARR(err, "stop"); permanent {
-			return h.finish(ctx, arrops.OutcomeRejected, id, reason, rec, "")
-		}
+	_, err = h.arrc.StopSession(ctx, id, nil)
+	switch arrops.ErrorCode(err) {
+	case "":
+	case arrops.ENOTFOUND:
+		return h.finish(ctx, arrops.OutcomeNoop, id, "unknown session: ARR has no session with this id", rec, "")
+	case arrops.EINVALID, arrops.ECONFLICT, arrops.EUNAUTHORIZED:
+		return h.refused(ctx, id, err, rec)
+	default:
 		return fmt.Errorf("stop session %s: %w", id, err)
 	}
 	s, claimed, err := functions.Finalize(ctx, h.arrc, h.rec, rec, id, reason, h.now)
@@ -241,13 +243,13 @@ func (h *run) stop(ctx context.Context) error {
 func (h *run) extend(ctx context.Context) error {
 	id, lease := h.cmd.SessionID, *h.cmd.MaxLeaseTimeMinutes
 	resp, err := h.arrc.UpdateSession(ctx, id, int32(lease), nil)
-	if err != nil {
-		if notFound(err) {
-			return h.finish(ctx, arrops.OutcomeRejected, id, "unknown session: ARR has no session with this id", nil, "")
-		}
-		if reason, permanent := permanentARR(err, "extend"); permanent {
-			return h.finish(ctx, arrops.OutcomeRejected, id, reason, nil, "")
-		}
+	switch arrops.ErrorCode(err) {
+	case "":
+	case arrops.ENOTFOUND:
+		return h.finish(ctx, arrops.OutcomeRejected, id, "unknown session: ARR has no session with this id", nil, "")
+	case arrops.EINVALID, arrops.ECONFLICT, arrops.EUNAUTHORIZED:
+		return h.refused(ctx, id, err, nil)
+	default:
 		return fmt.Errorf("extend session %s: %w", id, err)
 	}
 	var s *arrops.Session
@@ -325,32 +327,17 @@ func (h *run) finish(ctx context.Context, outcome arrops.Outcome, sessionID, rea
 	return nil
 }
 
-// permanentARR classifies an ARR error: 4xx other than 401/403/408/429 cannot
-// succeed on retry. It returns a reason that keeps ARR's code, message and MS-CV.
-func permanentARR(err error, what string) (string, bool) {
-	var re *arr.ResponseError
-	if errors.As(err, &re) {
-		switch {
-		case re.StatusCode == http.StatusTooManyRequests, re.StatusCode == http.StatusRequestTimeout,
-			re.StatusCode == http.StatusUnauthorized, re.StatusCode == http.StatusForbidden, re.StatusCode >= 500:
-			return "", false
-		case re.StatusCode >= 400:
-			return fmt.Sprintf("ARR refused the %s: %d %s: %s (MS-CV %s)", what, re.StatusCode, re.ErrorCode, re.Message, re.MSCV), true
-		}
+// refused records and answers a command ARR refused for good (see
+// arr.Classify). The reason keeps ARR's status, code, message and MS-CV. A
+// credential or role failure (EUNAUTHORIZED) is answered the same way, so the
+// requester hears at once instead of after the host's retries dead-letter the
+// message, and is logged at error level: the operator must fix the
+// deployment, and the requester may then send the command again.
+func (h *run) refused(ctx context.Context, id string, err error, rec *arrops.Session) error {
+	reason := fmt.Sprintf("ARR refused the %s: %s", h.cmd.Action, arrops.ErrorMessage(err))
+	if arrops.ErrorCode(err) == arrops.EUNAUTHORIZED {
+		reason += "; " + functions.OperatorMustFix
+		h.log.Error("ARR refused a command: credential or role; operator action needed", "action", h.cmd.Action, "sessionId", id, "err", err)
 	}
-	if arrops.Permanent(err) {
-		return arrops.ErrorMessage(err), true
-	}
-	return "", false
+	return h.finish(ctx, arrops.OutcomeRejected, id, reason, rec, "")
 }
-
-func statusOf(err error) int {
-	var re *arr.ResponseError
-	if errors.As(err, &re) {
-		return re.StatusCode
-	}
-	return 0
-}
-
-func notFound(err error) bool { return statusOf(err) == http.StatusNotFound }
-func conflict(err error) bool { return statusOf(err) == http.StatusConflict }

@@ -153,6 +153,7 @@ func TestCommands(t *testing.T) {
 	t.Run("Stop", func(t *testing.T) { testStop(t, newCmdEnv(t, az)) })
 	t.Run("Extend", func(t *testing.T) { testExtend(t, newCmdEnv(t, az)) })
 	t.Run("Transient", func(t *testing.T) { testTransient(t, newCmdEnv(t, az)) })
+	t.Run("Unauthorized", func(t *testing.T) { testUnauthorized(t, newCmdEnv(t, az)) })
 	t.Run("Malformed", func(t *testing.T) { testMalformed(t, newCmdEnv(t, az)) })
 	t.Run("ReplyQueueGone", func(t *testing.T) { testReplyQueueGone(t, newCmdEnv(t, az)) })
 	t.Run("StorageDown", func(t *testing.T) { testStorageDown(t, newCmdEnv(t, az)) })
@@ -371,6 +372,48 @@ func testTransient(t *testing.T, e *cmdEnv) {
 	}
 	if reps := replies(t, e.bus.To("t-replies"), "CommandReply"); len(reps) != 2 {
 		t.Errorf("%d replies, want 2 (none for the failed attempts)", len(reps))
+	}
+}
+
+// A credential or role failure (ARR 401/403, EUNAUTHORIZED) for each action:
+// the command is rejected with ARR's status, MS-CV and a hint for the
+// operator, the requester gets the reply at once (no silent dead-letter after
+// the host's retries), and the failure is logged at error level.
+func testUnauthorized(t *testing.T, e *cmdEnv) {
+	if code, _ := e.deliver("m-u0", `{"action":"start","sessionId":"u-1"}`, 1, ""); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	for i, body := range []string{
+		`{"action":"start","sessionId":"u-2"}`,
+		`{"action":"stop","sessionId":"u-1"}`,
+		`{"action":"extend","sessionId":"u-1","maxLeaseTimeMinutes":120}`,
+	} {
+		id := fmt.Sprintf("m-u%d", i+1)
+		e.stdout.Reset()
+		e.sim.SetFaults(arrsim.Faults{Forbidden403Next: 1})
+		if code, resp := e.deliver(id, body, 1, "u-replies"); code != http.StatusOK {
+			t.Fatalf("%s: status %d (logs %v), want 200: a role failure is answered, not retried", body, code, resp.Logs)
+		}
+		a := e.audit(id)
+		if len(a) != 1 || a[0].Outcome != arrops.OutcomeRejected || !strings.Contains(a[0].Reason, "403") ||
+			!strings.Contains(a[0].Reason, "MS-CV ") || !strings.Contains(a[0].Reason, functions.OperatorMustFix) {
+			t.Errorf("%s: audit %+v", body, a)
+		}
+		if !strings.Contains(e.stdout.String(), `"level":"ERROR"`) {
+			t.Errorf("%s: not logged at error level: %s", body, e.stdout.String())
+		}
+	}
+	reps := replies(t, e.bus.To("u-replies"), "CommandReply")
+	if len(reps) != 3 {
+		t.Fatalf("%d replies, want 3", len(reps))
+	}
+	for _, r := range reps {
+		if r.Outcome != arrops.OutcomeRejected || !strings.Contains(r.Reason, functions.OperatorMustFix) {
+			t.Errorf("reply %+v", r)
+		}
+	}
+	if s := e.session("u-1"); s == nil || s.Status.Terminal() || s.MaxLeaseMinutes != 45 {
+		t.Errorf("a refused stop or extend changed the record: %+v", s)
 	}
 }
 

@@ -322,3 +322,51 @@ func assertNoSAS(t *testing.T, e *env) {
 		t.Errorf("a SAS leaked into logs or records:\n%s", all.String())
 	}
 }
+
+// TestARRErrorClasses: each class of arr.Classify does what the README's
+// error contract says to a conversion. A credential or role failure is
+// recorded as Failed (with the reason and a hint for the operator),
+// announced, answered 2xx and logged at error level; a transient one (429,
+// 500) fails the invocation so the host retries, recording nothing.
+func TestARRErrorClasses(t *testing.T) {
+	e := newEnv(t, nil, arrsim.Options{})
+	tests := []struct {
+		name     string
+		faults   arrsim.Faults
+		wantHTTP int
+		wantCode string // the record's ErrorCode; "" for no record
+	}{
+		{"role missing (403)", arrsim.Faults{Forbidden403Next: 1}, http.StatusOK, "Forbidden"},
+		{"throttled (429)", arrsim.Faults{Throttle429Next: 2, RetryAfterSeconds: 1}, http.StatusInternalServerError, ""},
+		{"ARR down (500)", arrsim.Faults{Error500Next: 2}, http.StatusInternalServerError, ""},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := functest.BlobEvent{Container: "arr-input", Path: fmt.Sprintf("classes/m%d.glb", i), ETag: "0x1", Size: 5}
+			id := ConversionID("arr-input", ev.Path, "0x1")
+			e.logs.Reset()
+			e.sim.SetFaults(tt.faults)
+			defer e.sim.SetFaults(arrsim.Faults{})
+			if code := e.deliver(ev.JSON(t)); code != tt.wantHTTP {
+				t.Fatalf("HTTP %d, want %d", code, tt.wantHTTP)
+			}
+			r := e.record(id)
+			if tt.wantCode == "" {
+				if r != nil {
+					t.Fatalf("a transient failure recorded %+v", r)
+				}
+				return
+			}
+			if r == nil || r.Status != arrops.ConversionFailed || r.ErrorCode != tt.wantCode ||
+				!strings.Contains(r.ErrorMessage, "MS-CV ") || !strings.Contains(r.ErrorMessage, functions.OperatorMustFix) {
+				t.Fatalf("record %+v", r)
+			}
+			if evs := e.events(); len(evs) != 1 || evs[0].Type != arrops.EventConversionFailed {
+				t.Errorf("events %+v", evs)
+			}
+			if !strings.Contains(e.logs.String(), `"level":"ERROR"`) {
+				t.Errorf("no error-level log for the operator:\n%s", e.logs.String())
+			}
+		})
+	}
+}

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -194,12 +193,16 @@ func StopReason(dec policy.Decision) string {
 }
 
 func stop(ctx context.Context, arrc *arr.Client, recs Records, bus functions.Publisher, s *arrops.Session, dec policy.Decision, now time.Time) (already bool, err error) {
-	if _, err := arrc.StopSession(ctx, s.ID, nil); err != nil {
-		var re *arr.ResponseError
-		if !errors.As(err, &re) || (re.StatusCode != http.StatusNotFound && re.StatusCode != http.StatusConflict) {
-			return false, fmt.Errorf("stop session %s (%s): %w", s.ID, dec.Policy, err)
-		}
+	_, err = arrc.StopSession(ctx, s.ID, nil)
+	switch arrops.ErrorCode(err) {
+	case "":
+	case arrops.ENOTFOUND, arrops.ECONFLICT:
 		already = true // someone else stopped it first (or ARR forgot it)
+	default:
+		// Transient, or EUNAUTHORIZED (logged at error level by
+		// functions.Handle): the session keeps running and the next sweep
+		// stops it; nothing is recorded as stopped that is not.
+		return false, fmt.Errorf("stop session %s (%s): %w", s.ID, dec.Policy, err)
 	}
 	// The record was synced from this sweep's List; a final GET is needed
 	// only when someone else stopped the session first (its final state is

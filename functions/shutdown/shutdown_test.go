@@ -37,6 +37,8 @@ type sdStopGate struct {
 	gone map[string]bool
 	// raced: these ids are stopped by "someone else" just before our call.
 	raced map[string]bool
+	// forbidden: stops of these ids get 403 (the app's role lacks the right).
+	forbidden map[string]bool
 }
 
 func (g *sdStopGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -56,6 +58,12 @@ func (g *sdStopGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	time.Sleep(g.hold)
 	if g.gone[id] {
 		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	if g.forbidden[id] {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte(`{"error":{"code":"Forbidden","message":"The caller does not have the role this operation needs."}}`))
 		return
 	}
 	if g.raced[id] {
@@ -163,6 +171,9 @@ func TestShutdown(t *testing.T) {
 	})
 	t.Run("StoppedElsewhere", func(t *testing.T) {
 		testStoppedElsewhere(t, newSDEnv(t, az, map[string]string{"SHUTDOWN_MAX_READY_MINUTES": "10", "SHUTDOWN_WARNING_MINUTES": "0"}))
+	})
+	t.Run("Unauthorized", func(t *testing.T) {
+		testUnauthorized(t, newSDEnv(t, az, map[string]string{"SHUTDOWN_MAX_READY_MINUTES": "10", "SHUTDOWN_WARNING_MINUTES": "0"}))
 	})
 	t.Run("Function", func(t *testing.T) {
 		testShutdownFunction(t, newSDEnv(t, az, map[string]string{"SHUTDOWN_MAX_READY_MINUTES": "10"}))
@@ -332,6 +343,34 @@ func testStoppedElsewhere(t *testing.T, e *sdEnv) {
 		if s := e.record(id); s.Status != arrops.SessionStopped || !strings.HasPrefix(s.StopReason, "policy maxReadyMinutes") {
 			t.Errorf("%s: %s %q", id, s.Status, s.StopReason)
 		}
+	}
+}
+
+// A stop refused for a credential or role (ARR 403, EUNAUTHORIZED) fails the
+// sweep with that class (functions.Handle logs it at error level), records
+// nothing as stopped, and does not keep the other stops from happening; the
+// next sweep, after the operator's fix, stops the session.
+func testUnauthorized(t *testing.T, e *sdEnv) {
+	e.start("ann", nil, "u-denied", "u-ok")
+	e.sweep()
+	e.gate.forbidden = map[string]bool{"u-denied": true}
+	e.now = e.now.Add(11 * time.Minute)
+	st, err := shutdown.Sweep(e.ctx, e.deps, slog.New(slog.NewJSONHandler(e.logs, nil)))
+	if arrops.ErrorCode(err) != arrops.EUNAUTHORIZED || !strings.Contains(err.Error(), "u-denied") {
+		t.Fatalf("sweep: %v (class %q), want the 403 as %s", err, arrops.ErrorCode(err), arrops.EUNAUTHORIZED)
+	}
+	if st.Stopped != 1 {
+		t.Errorf("stats %+v, want the other session stopped", st)
+	}
+	if s := e.record("u-denied"); s.Status.Terminal() || s.StopReason != "" {
+		t.Errorf("refused stop recorded: %s %q", s.Status, s.StopReason)
+	}
+	e.gate.forbidden = nil
+	if st := e.sweep(); st.Stopped != 1 {
+		t.Errorf("after the fix: stats %+v, want 1 stopped", st)
+	}
+	if s := e.record("u-denied"); s.Status != arrops.SessionStopped {
+		t.Errorf("after the fix: %s", s.Status)
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
@@ -161,7 +160,7 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 			switch {
 			case err == nil:
 				a = &resp.Session
-			case statusOf(err) == http.StatusNotFound:
+			case arrops.ErrorCode(err) == arrops.ENOTFOUND:
 				// ARR has no such session (create never reached it, or it was
 				// purged after 30 days): end the record with a clear reason.
 				a = &arr.Session{ID: rec.ID, Status: arr.SessionStatus(arrops.SessionError),
@@ -252,12 +251,4 @@ func SyncSession(ctx context.Context, recs functions.SessionRecords, bus functio
 		}
 		return writes, nil
 	}
-}
-
-func statusOf(err error) int {
-	var re *arr.ResponseError
-	if errors.As(err, &re) {
-		return re.StatusCode
-	}
-	return 0
 }

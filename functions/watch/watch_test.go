@@ -209,19 +209,34 @@ func testWatchFunction(t *testing.T, e *watchEnv) {
 	}
 }
 
-// A failing List fails the sweep (the next timer run retries) and writes nothing.
+// A failing List fails the sweep (the next timer run retries) and writes
+// nothing, whatever its class: transient (500) or a credential or role
+// failure (403, which functions.Handle logs at error level for the operator).
 func testWatchListFails(t *testing.T, e *watchEnv) {
 	e.startRecorded("wl-1", "ann", "")
-	e.sim.SetFaults(arrsim.Faults{Error500Next: 10})
-	w0 := e.writes.Writes.Load()
-	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
-	defer cancel()
-	_, err := watch.Sweep(ctx, e.deps)
-	var re *arr.ResponseError
-	if !errors.As(err, &re) || re.StatusCode != http.StatusInternalServerError || !strings.Contains(err.Error(), "list sessions") {
-		t.Fatalf("err %v, want the ARR 500 wrapped with context", err)
+	for _, tt := range []struct {
+		faults arrsim.Faults
+		status int
+		code   string
+	}{
+		{arrsim.Faults{Error500Next: 10}, http.StatusInternalServerError, arrops.EINTERNAL},
+		{arrsim.Faults{Forbidden403Next: 1}, http.StatusForbidden, arrops.EUNAUTHORIZED},
+	} {
+		e.sim.SetFaults(tt.faults)
+		w0 := e.writes.Writes.Load()
+		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+		_, err := watch.Sweep(ctx, e.deps)
+		cancel()
+		var re *arr.ResponseError
+		if !errors.As(err, &re) || re.StatusCode != tt.status || !strings.Contains(err.Error(), "list sessions") {
+			t.Fatalf("err %v, want the ARR %d wrapped with context", err, tt.status)
+		}
+		if arrops.ErrorCode(err) != tt.code {
+			t.Errorf("ARR %d: class %q, want %q", tt.status, arrops.ErrorCode(err), tt.code)
+		}
+		if n := e.writes.Writes.Load() - w0; n != 0 {
+			t.Errorf("%d writes after a failed List", n)
+		}
 	}
-	if n := e.writes.Writes.Load() - w0; n != 0 {
-		t.Errorf("%d writes after a failed List", n)
-	}
+	e.sim.SetFaults(arrsim.Faults{})
 }
