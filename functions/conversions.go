@@ -2,7 +2,6 @@ package functions
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -59,42 +58,42 @@ func ConversionEvent(c *arrops.Conversion, now time.Time) (arrops.Event, bool) {
 
 // SyncConversion writes ARR's view of a conversion into its record (ETag,
 // re-read on conflict) and announces a terminal status once (claim, publish,
-// clear; as for sessions).
+// clear; as for sessions). c is updated in place.
 func SyncConversion(ctx context.Context, recs ConversionRecords, bus Publisher, c *arrops.Conversion, a *arr.Conversion, now time.Time) (wrote bool, err error) {
-	for attempt := 0; ; attempt++ {
+	claimed := false
+	_, err = ModifyConversion(ctx, recs, c.ID, c, func(c *arrops.Conversion) (bool, error) {
 		changed := ApplyConversion(c, a, now)
-		claimed := false
+		claimed = false
 		if _, announce := ConversionEvent(c, now); announce && c.Announced != c.Status {
 			c.Announced, c.AnnounceClaimedAt, claimed = c.Status, now, true
 		}
-		if changed || claimed {
-			err = recs.UpdateConversion(ctx, c)
-			if errors.Is(err, ErrConcurrentUpdate) && attempt < 3 {
-				if c, err = recs.GetConversion(ctx, c.ID); err != nil {
-					return false, fmt.Errorf("re-read conversion: %w", err)
-				}
-				continue
-			}
-			if err != nil {
-				return false, fmt.Errorf("record conversion %s: %w", c.ID, err)
-			}
-			wrote = true
-		}
-		if c.AnnounceClaimedAt.IsZero() || (!claimed && now.Sub(c.AnnounceClaimedAt) < StaleClaim) {
-			return wrote, nil
-		}
-		ev, _ := ConversionEvent(c, now)
-		ev.Type = arrops.EventConversionSucceeded
-		if c.Announced != arrops.ConversionSucceeded {
-			ev.Type = arrops.EventConversionFailed
-		}
-		if err := Announce(ctx, bus, ev, "", "", string(c.Announced)); err != nil {
-			return wrote, err
+		wrote = changed || claimed
+		return wrote, nil
+	})
+	if err != nil {
+		return false, err
+	}
+	if c.AnnounceClaimedAt.IsZero() || (!claimed && now.Sub(c.AnnounceClaimedAt) < StaleClaim) {
+		return wrote, nil
+	}
+	ev, _ := ConversionEvent(c, now)
+	ev.Type = arrops.EventConversionSucceeded
+	if c.Announced != arrops.ConversionSucceeded {
+		ev.Type = arrops.EventConversionFailed
+	}
+	if err := Announce(ctx, bus, ev, "", "", string(c.Announced)); err != nil {
+		return wrote, err
+	}
+	// Clear the claim unless someone else cleared or replaced it meanwhile.
+	announced, claimedAt := c.Announced, c.AnnounceClaimedAt
+	if _, err := ModifyConversion(ctx, recs, c.ID, c, func(c *arrops.Conversion) (bool, error) {
+		if c.Announced != announced || c.AnnounceClaimedAt.IsZero() || c.AnnounceClaimedAt.Sub(claimedAt).Abs() >= time.Millisecond {
+			return false, nil
 		}
 		c.AnnounceClaimedAt = time.Time{}
-		if err := recs.UpdateConversion(ctx, c); err != nil && !errors.Is(err, ErrConcurrentUpdate) {
-			return wrote, fmt.Errorf("clear announcement claim of %s: %w", c.ID, err)
-		}
 		return true, nil
+	}); err != nil {
+		return wrote, fmt.Errorf("clear announcement claim of %s: %w", c.ID, err)
 	}
+	return true, nil
 }

@@ -115,31 +115,21 @@ func PublishSessionClaim(ctx context.Context, recs SessionRecords, bus Publisher
 	if err := Announce(ctx, bus, ev, s.ReplyTo, s.CorrelationID, string(s.Announced)); err != nil {
 		return err
 	}
+	// Clear the claim. Someone else may have written the record meanwhile (a
+	// tag, an extend, another sweep's unrelated change): unless they cleared
+	// or replaced our claim, clear it on the fresh record, since a claim left
+	// behind would be published again once stale, a duplicate event. If this
+	// fails, a later run republishes under the same message id.
 	announced, claimedAt := s.Announced, s.AnnounceClaimedAt
-	for attempt := 0; ; attempt++ {
-		s.AnnounceClaimedAt = time.Time{}
-		err := recs.UpdateSession(ctx, s)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, ErrConcurrentUpdate) {
-			// Published but not cleared: a later run republishes under the same id.
-			return fmt.Errorf("clear announcement claim of %s: %w", s.ID, err)
-		}
-		if attempt == 3 {
-			return nil // left for a later run, which republishes under the same id
-		}
-		// Someone else wrote the record meanwhile (a tag, an extend, another
-		// sweep's unrelated change). Unless they cleared or replaced our
-		// claim, clear it on the fresh record: a claim left behind would be
-		// published again once stale, a duplicate event.
-		fresh, err := recs.GetSession(ctx, s.ID)
-		if err != nil {
-			return fmt.Errorf("re-read %s to clear its announcement claim: %w", s.ID, err)
-		}
-		*s = *fresh
+	_, err := ModifySession(ctx, recs, s.ID, s, func(s *arrops.Session) (bool, error) {
 		if s.Announced != announced || s.AnnounceClaimedAt.IsZero() || s.AnnounceClaimedAt.Sub(claimedAt).Abs() >= time.Millisecond {
-			return nil
+			return false, nil
 		}
+		s.AnnounceClaimedAt = time.Time{}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("clear announcement claim of %s: %w", s.ID, err)
 	}
+	return nil
 }

@@ -2,18 +2,12 @@ package functions
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/arr"
-	"github.com/arrops/arrops/store"
 )
-
-// ErrConcurrentUpdate is the store's ETag precondition failure: someone else
-// wrote the record since it was read. Re-read and retry.
-var ErrConcurrentUpdate = store.ErrConcurrentUpdate
 
 // SessionRecords is the part of the store that keeps session records.
 type SessionRecords interface {
@@ -125,18 +119,17 @@ func Finalize(ctx context.Context, arrc *arr.Client, recs SessionRecords, rec *a
 			final = &resp.Session
 		}
 	}
-	for attempt := 0; ; attempt++ {
-		if rec == nil {
-			if final != nil {
-				rec = Adopt(final, now)
-			} else {
-				rec = &arrops.Session{ID: id, Origin: arrops.OriginExternal, CreatedAt: now}
-			}
-			var err error
-			if rec, _, err = recs.CreateSession(ctx, rec); err != nil {
-				return nil, false, fmt.Errorf("record stopped session %s: %w", id, err)
-			}
+	if rec == nil {
+		if final != nil {
+			rec = Adopt(final, now)
+		} else {
+			rec = &arrops.Session{ID: id, Origin: arrops.OriginExternal, CreatedAt: now}
 		}
+		if rec, _, err = recs.CreateSession(ctx, rec); err != nil {
+			return nil, false, fmt.Errorf("record stopped session %s: %w", id, err)
+		}
+	}
+	s, err = ModifySession(ctx, recs, id, rec, func(rec *arrops.Session) (bool, error) {
 		if final != nil {
 			Apply(rec, final, now)
 		}
@@ -150,15 +143,10 @@ func Finalize(ctx context.Context, arrc *arr.Client, recs SessionRecords, rec *a
 			rec.StopReason = reason
 		}
 		claimed = ClaimSessionAnnouncement(rec, now)
-		err := recs.UpdateSession(ctx, rec)
-		if err == nil {
-			return rec, claimed, nil
-		}
-		if !errors.Is(err, ErrConcurrentUpdate) || attempt == 3 {
-			return nil, false, fmt.Errorf("record stop of %s: %w", id, err)
-		}
-		if rec, err = recs.GetSession(ctx, id); err != nil {
-			return nil, false, fmt.Errorf("re-read session %s: %w", id, err)
-		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("record stop of %s: %w", id, err)
 	}
+	return s, claimed, nil
 }

@@ -181,23 +181,18 @@ func (h *run) start(ctx context.Context) error {
 // reclaim writes the command's attribution into a record a sweep adopted,
 // re-reading on ETag conflicts.
 func (h *run) reclaim(ctx context.Context, stored, want *arrops.Session) (*arrops.Session, error) {
-	for attempt := 0; ; attempt++ {
-		stored.Origin, stored.RequestedBy, stored.Tags = want.Origin, want.RequestedBy, want.Tags
-		stored.ReplyTo, stored.CorrelationID = want.ReplyTo, want.CorrelationID
-		err := h.rec.UpdateSession(ctx, stored)
-		if err == nil {
-			return stored, nil
+	s, err := functions.ModifySession(ctx, h.rec, want.ID, stored, func(s *arrops.Session) (bool, error) {
+		if s.CorrelationID != "" {
+			return false, nil // a concurrent delivery of this command reclaimed it
 		}
-		if !errors.Is(err, functions.ErrConcurrentUpdate) || attempt == 3 {
-			return nil, fmt.Errorf("record requester of session %s: %w", stored.ID, err)
-		}
-		if stored, err = h.rec.GetSession(ctx, stored.ID); err != nil {
-			return nil, fmt.Errorf("re-read session %s: %w", want.ID, err)
-		}
-		if stored.CorrelationID != "" {
-			return stored, nil // a concurrent delivery of this command reclaimed it
-		}
+		s.Origin, s.RequestedBy, s.Tags = want.Origin, want.RequestedBy, want.Tags
+		s.ReplyTo, s.CorrelationID = want.ReplyTo, want.CorrelationID
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record requester of session %s: %w", want.ID, err)
 	}
+	return s, nil
 }
 
 func (h *run) stop(ctx context.Context) error {
@@ -252,18 +247,16 @@ func (h *run) extend(ctx context.Context) error {
 	default:
 		return fmt.Errorf("extend session %s: %w", id, err)
 	}
-	var s *arrops.Session
-	for attempt := 0; ; attempt++ {
-		s, err = h.rec.GetSession(ctx, id)
-		if arrops.ErrorCode(err) == arrops.ENOTFOUND {
-			// Started outside arrops and not adopted yet: adopt it now.
-			s = functions.Adopt(&resp.Session, h.now)
-			if s, _, err = h.rec.CreateSession(ctx, s); err != nil {
-				return fmt.Errorf("adopt session %s: %w", id, err)
-			}
-		} else if err != nil {
-			return fmt.Errorf("read session %s: %w", id, err)
+	s, err := h.rec.GetSession(ctx, id)
+	if arrops.ErrorCode(err) == arrops.ENOTFOUND {
+		// Started outside arrops and not adopted yet: adopt it now.
+		if s, _, err = h.rec.CreateSession(ctx, functions.Adopt(&resp.Session, h.now)); err != nil {
+			return fmt.Errorf("adopt session %s: %w", id, err)
 		}
+	} else if err != nil {
+		return fmt.Errorf("read session %s: %w", id, err)
+	}
+	s, err = functions.ModifySession(ctx, h.rec, id, s, func(s *arrops.Session) (bool, error) {
 		functions.Apply(s, &resp.Session, h.now)
 		s.MaxLeaseMinutes = lease
 		base := s.ReadyAt
@@ -272,11 +265,8 @@ func (h *run) extend(ctx context.Context) error {
 		}
 		s.ExtendedUntil = base.Add(time.Duration(lease) * time.Minute)
 		s.WarnedAt = time.Time{}
-		err = h.rec.UpdateSession(ctx, s)
-		if !errors.Is(err, functions.ErrConcurrentUpdate) || attempt == 3 {
-			break
-		}
-	}
+		return true, nil
+	})
 	if err != nil {
 		return fmt.Errorf("record extension of %s: %w", id, err)
 	}

@@ -233,8 +233,14 @@ func wouldStop(ctx context.Context, recs Records, bus functions.Publisher, s *ar
 	if err := functions.Announce(ctx, bus, ev, s.ReplyTo, s.CorrelationID, dec.Policy); err != nil {
 		return false, err
 	}
-	s.StopReason = reason
-	if err := recs.UpdateSession(ctx, s); err != nil && !errors.Is(err, functions.ErrConcurrentUpdate) {
+	_, err := functions.ModifySession(ctx, recs, s.ID, s, func(s *arrops.Session) (bool, error) {
+		if strings.HasPrefix(s.StopReason, prefix) || s.Status.Terminal() {
+			return false, nil // a racing sweep recorded it, or the session is over
+		}
+		s.StopReason = reason
+		return true, nil
+	})
+	if err != nil {
 		return true, fmt.Errorf("record dry-run decision for %s: %w", s.ID, err)
 	}
 	return true, nil
@@ -251,29 +257,19 @@ func warn(ctx context.Context, recs Records, bus functions.Publisher, s *arrops.
 	}
 	// Record the warning even if someone else wrote the record meanwhile:
 	// without WarnedAt the next sweep would warn again (a duplicate that only
-	// Service Bus duplicate detection would absorb).
-	for attempt := 0; ; attempt++ {
+	// Service Bus duplicate detection would absorb). Not if the fresh record
+	// was warned by a racing sweep, is over, or was extended meanwhile (this
+	// warning's stop time no longer holds: the next sweep warns for the new one).
+	warnedAt, extendedUntil := s.WarnedAt, s.ExtendedUntil
+	_, err := functions.ModifySession(ctx, recs, s.ID, s, func(s *arrops.Session) (bool, error) {
+		if !s.WarnedAt.Equal(warnedAt) || s.Status.Terminal() || !s.ExtendedUntil.Equal(extendedUntil) {
+			return false, nil
+		}
 		s.WarnedAt = now
-		err := recs.UpdateSession(ctx, s)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, functions.ErrConcurrentUpdate) {
-			return fmt.Errorf("record warning for %s: %w", s.ID, err)
-		}
-		if attempt == 3 {
-			return nil // the warning went out; a later sweep may repeat it under the same id
-		}
-		fresh, err := recs.GetSession(ctx, s.ID)
-		if err != nil {
-			return fmt.Errorf("re-read %s to record its warning: %w", s.ID, err)
-		}
-		if !fresh.WarnedAt.IsZero() || fresh.Status.Terminal() || !fresh.ExtendedUntil.Equal(s.ExtendedUntil) {
-			// Warned by a racing sweep, already over, or extended meanwhile
-			// (this warning's stop time no longer holds: the next sweep
-			// warns for the new one).
-			return nil
-		}
-		*s = *fresh
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("record warning for %s: %w", s.ID, err)
 	}
+	return nil
 }

@@ -219,36 +219,27 @@ func ListSessions(ctx context.Context, arrc *arr.Client) ([]arr.Session, error) 
 // ETag conflicts, so rec ends up as stored) and announces a new status once.
 // It returns the number of table writes made.
 func SyncSession(ctx context.Context, recs functions.SessionRecords, bus functions.Publisher, rec *arrops.Session, a *arr.Session, now time.Time) (int, error) {
-	writes := 0
-	for attempt := 0; ; attempt++ {
-		changed := functions.Apply(rec, a, now)
-		claimed := functions.ClaimSessionAnnouncement(rec, now)
-		if changed || claimed {
-			err := recs.UpdateSession(ctx, rec)
-			if errors.Is(err, functions.ErrConcurrentUpdate) && attempt < 3 {
-				fresh, err := recs.GetSession(ctx, rec.ID)
-				if err != nil {
-					return writes, fmt.Errorf("re-read session: %w", err)
-				}
-				// Update the caller's record in place: shutdown goes on to
-				// decide and write with it, and a stale copy (another run's
-				// ReadyAt, an old ETag) made it warn twice under two stop
-				// times and lose its WarnedAt write.
-				*rec = *fresh
-				continue
-			}
-			if err != nil {
-				return writes, fmt.Errorf("record session %s: %w", rec.ID, err)
-			}
-			writes++
-		}
-		claimedAt := rec.AnnounceClaimedAt
-		if err := functions.PublishSessionClaim(ctx, recs, bus, rec, now, claimed); err != nil {
-			return writes, err
-		}
-		if !claimedAt.IsZero() && rec.AnnounceClaimedAt.IsZero() {
-			writes++
-		}
-		return writes, nil
+	writes, claimed, changed := 0, false, false
+	// rec is updated in place: shutdown goes on to decide and write with it,
+	// and a stale copy (another run's ReadyAt, an old ETag) made it warn
+	// twice under two stop times and lose its WarnedAt write.
+	_, err := functions.ModifySession(ctx, recs, rec.ID, rec, func(rec *arrops.Session) (bool, error) {
+		changed = functions.Apply(rec, a, now)
+		claimed = functions.ClaimSessionAnnouncement(rec, now)
+		return changed || claimed, nil
+	})
+	if err != nil {
+		return 0, err
 	}
+	if changed || claimed {
+		writes++
+	}
+	claimedAt := rec.AnnounceClaimedAt
+	if err := functions.PublishSessionClaim(ctx, recs, bus, rec, now, claimed); err != nil {
+		return writes, err
+	}
+	if !claimedAt.IsZero() && rec.AnnounceClaimedAt.IsZero() {
+		writes++
+	}
+	return writes, nil
 }
