@@ -14,19 +14,22 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arrops/arrops"
 	"github.com/robfig/cron/v3"
+
+	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/policy"
+	"github.com/arrops/arrops/report"
 )
 
 // Fixed entity names. They are part of the deployment contract (function.json
 // bindings and Bicep declare the same names), so they are constants, not settings.
 const (
-	CommandsQueue    = "arr-commands"
-	EventsTopic      = "arr-events"
-	BlobCreatedQueue = "arr-blob-created"
-	SessionsTable    = "ArrSessions"
-	ConversionsTable = "ArrConversions"
-	CommandsTable    = "ArrCommands"
+	CommandsQueue    = arrops.CommandsQueue
+	EventsTopic      = arrops.EventsTopic
+	BlobCreatedQueue = arrops.BlobCreatedQueue
+	SessionsTable    = arrops.SessionsTable
+	ConversionsTable = arrops.ConversionsTable
+	CommandsTable    = arrops.CommandsTable
 )
 
 // Storage access modes for conversions.
@@ -84,31 +87,12 @@ var Settings = []Setting{
 	{Name: "ARROPS_LOG_LEVEL", Default: "info", Doc: "debug | info | warn | error."},
 }
 
-// ClockTime is a time of day in minutes after midnight.
-type ClockTime int
-
-func (c ClockTime) String() string { return fmt.Sprintf("%02d:%02d", int(c)/60, int(c)%60) }
-
-// QuietHours is a daily window [Start, End) in a time zone; Start > End means
-// it crosses midnight. Zero value with Set false means no window.
-type QuietHours struct {
-	Set        bool
-	Start, End ClockTime
-}
-
-// Shutdown holds the shutdown policies.
+// Shutdown holds the shutdown settings: the policies (package policy's
+// Options) and how the sweep runs.
 type Shutdown struct {
-	Schedule          string
-	MaxReadyMinutes   int // 0: off
-	Quiet             QuietHours
-	QuietWeekends     bool
-	TimeZone          *time.Location
-	DailyBudget       int // minutes; 0 with BudgetSet false: off
-	BudgetSet         bool
-	AbsoluteMaxMinute int // 0: off
-	WarningMinutes    int
-	DryRun            bool
-	Concurrency       int
+	policy.Options
+	Schedule    string
+	Concurrency int
 }
 
 // Config is the validated configuration.
@@ -319,7 +303,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	sd.Schedule = r.schedule("SHUTDOWN_SCHEDULE")
 	sd.MaxReadyMinutes = r.integer("SHUTDOWN_MAX_READY_MINUTES", 1, 100000)
 	if q := r.str("SHUTDOWN_QUIET_HOURS"); q != "" {
-		qh, err := ParseQuietHours(q)
+		qh, err := policy.ParseQuietHours(q)
 		if err != nil {
 			r.fail("SHUTDOWN_QUIET_HOURS", "%v", err)
 		}
@@ -414,48 +398,9 @@ func (r *reader) container(name string) string {
 	return v
 }
 
-// ParseQuietHours parses "HH:MM-HH:MM" (24-hour clock). Equal ends are rejected.
-func ParseQuietHours(s string) (QuietHours, error) {
-	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
-	if !ok {
-		return QuietHours{}, fmt.Errorf("%q is not HH:MM-HH:MM", s)
-	}
-	start, err := parseClock(a)
-	if err != nil {
-		return QuietHours{}, err
-	}
-	end, err := parseClock(b)
-	if err != nil {
-		return QuietHours{}, err
-	}
-	if start == end {
-		return QuietHours{}, fmt.Errorf("%q is an empty window", s)
-	}
-	return QuietHours{Set: true, Start: start, End: end}, nil
-}
-
-func parseClock(s string) (ClockTime, error) {
-	s = strings.TrimSpace(s)
-	h, m, ok := strings.Cut(s, ":")
-	hh, err1 := strconv.Atoi(h)
-	mm, err2 := strconv.Atoi(m)
-	if !ok || err1 != nil || err2 != nil || len(m) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59 {
-		return 0, fmt.Errorf("%q is not a time of day HH:MM (00:00..23:59)", s)
-	}
-	return ClockTime(hh*60 + mm), nil
-}
-
-// Contains reports whether t (already in the window's zone) lies in the
-// window [Start, End), handling windows that cross midnight.
-func (q QuietHours) Contains(t time.Time) bool {
-	if !q.Set {
-		return false
-	}
-	m := ClockTime(t.Hour()*60 + t.Minute())
-	if q.Start < q.End {
-		return m >= q.Start && m < q.End
-	}
-	return m >= q.Start || m < q.End
+// ReportRates are the report's prices (REPORT_* settings).
+func (c *Config) ReportRates() report.Rates {
+	return report.Rates{Standard: c.RateStandard, Premium: c.RatePremium, Set: c.RatesSet, Currency: c.Currency}
 }
 
 // redactURL drops a query string (it may hold a SAS) before a URL is echoed

@@ -33,7 +33,7 @@ func TestWatchRace(t *testing.T) {
 	}
 	arrc, arrc2 := s.arrClient(), s.arrClient()
 	// Warm the second instance's token, as the handler's is after the starts.
-	if _, err := watch.ListSessions(s.ctx, arrc2); err != nil {
+	if _, err := functions.ListSessions(s.ctx, arrc2); err != nil {
 		t.Fatal(err)
 	}
 	second := watch.Deps{Config: cfg, ARR: functions.Value(arrc2), Records: functions.Value[watch.Records](s.store),

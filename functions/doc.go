@@ -1,6 +1,10 @@
 // Package functions holds what every arrops function shares: the adapter from
-// a custom-handler invocation (POST /<FunctionName>) to a Go function, and the
-// lazily built clients (ARR, Table Storage, messaging, blobs) a function uses.
+// a custom-handler invocation (POST /<FunctionName>) to a Go function, the
+// lazily built clients (ARR, Table Storage, messaging, blobs) a function uses,
+// the interfaces it uses them through (SessionRecords, ConversionRecords,
+// Publisher), the one ETag read-modify-write helper (ModifySession,
+// ModifyConversion), and keeping records in step with ARR (SyncSession,
+// ListSessions, SyncConversion, Finalize) with announcements.
 //
 // Each function lives in its own folder beside its function.json:
 // functions/commands, functions/convert, functions/watch, functions/shutdown

@@ -5,19 +5,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/arrops/arrops"
-	"github.com/arrops/arrops/config"
-	"github.com/arrops/arrops/notify"
 )
 
 // Publisher sends messages to a queue or topic (Service Bus, or Azurite queues
-// in local mode). notify.Publisher implementations satisfy it.
+// in local mode; package notify's transports satisfy it). A queue or topic
+// that does not exist is an arrops.ENOTFOUND error.
 type Publisher interface {
-	Publish(ctx context.Context, entity string, msgs ...notify.Message) error
+	Publish(ctx context.Context, entity string, msgs ...arrops.Message) error
 }
 
 // MessageID returns a deterministic Service Bus message id for parts (max 128
@@ -64,18 +62,18 @@ func Announce(ctx context.Context, bus Publisher, ev arrops.Event, replyTo, corr
 	if ev.Size != "" {
 		props["size"] = string(ev.Size)
 	}
-	msg := notify.Message{
+	msg := arrops.Message{
 		MessageID: MessageID(id, string(ev.Type), key), Subject: string(ev.Type),
 		ContentType: "application/json", ApplicationProperties: props, Body: body,
 	}
-	if err := bus.Publish(ctx, config.EventsTopic, msg); err != nil {
-		return fmt.Errorf("publish %s for %s to %s: %w", ev.Type, id, config.EventsTopic, err)
+	if err := bus.Publish(ctx, arrops.EventsTopic, msg); err != nil {
+		return fmt.Errorf("publish %s for %s to %s: %w", ev.Type, id, arrops.EventsTopic, err)
 	}
 	if replyTo != "" {
 		msg.CorrelationID = correlationID
 		msg.MessageID = MessageID(id, string(ev.Type), key, "reply")
 		if err := bus.Publish(ctx, replyTo, msg); err != nil {
-			if errors.Is(err, notify.ErrNoSuchEntity) {
+			if arrops.ErrorCode(err) == arrops.ENOTFOUND {
 				// The requester removed its reply queue: it stopped listening.
 				// The event is on the topic; do not retry for ever.
 				Logger(ctx).Warn("reply queue gone; event published to the topic only", "replyTo", replyTo, "event", ev.Type, "id", id)

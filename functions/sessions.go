@@ -150,3 +150,46 @@ func Finalize(ctx context.Context, arrc *arr.Client, recs SessionRecords, rec *a
 	}
 	return s, claimed, nil
 }
+
+// ListSessions reads every page of ARR's session list (one List call per page).
+func ListSessions(ctx context.Context, arrc *arr.Client) ([]arr.Session, error) {
+	var out []arr.Session
+	pager := arrc.NewListSessionsPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		out = append(out, page.Sessions...)
+	}
+	return out, nil
+}
+
+// SyncSession writes ARR's view of one session into its record (re-reading on
+// ETag conflicts, so rec ends up as stored) and announces a new status once.
+// It returns the number of table writes made.
+func SyncSession(ctx context.Context, recs SessionRecords, bus Publisher, rec *arrops.Session, a *arr.Session, now time.Time) (int, error) {
+	writes, claimed, changed := 0, false, false
+	// rec is updated in place: shutdown goes on to decide and write with it,
+	// and a stale copy (another run's ReadyAt, an old ETag) made it warn
+	// twice under two stop times and lose its WarnedAt write.
+	_, err := ModifySession(ctx, recs, rec.ID, rec, func(rec *arrops.Session) (bool, error) {
+		changed = Apply(rec, a, now)
+		claimed = ClaimSessionAnnouncement(rec, now)
+		return changed || claimed, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if changed || claimed {
+		writes++
+	}
+	claimedAt := rec.AnnounceClaimedAt
+	if err := PublishSessionClaim(ctx, recs, bus, rec, now, claimed); err != nil {
+		return writes, err
+	}
+	if !claimedAt.IsZero() && rec.AnnounceClaimedAt.IsZero() {
+		writes++
+	}
+	return writes, nil
+}

@@ -96,7 +96,9 @@ func newApp(cfg *config.Config, stdout io.Writer, level slog.Leveler) *app {
 				return nil, err
 			}
 		}
-		return notify.NewFromSettings(cfg, tc)
+		return notify.New(notify.Options{Local: cfg.LocalBus,
+			ServiceBusConnectionString: cfg.ServiceBusConnectionString, ServiceBusNamespace: cfg.ServiceBusNamespace,
+			StorageConnectionString: cfg.StorageConnectionString, QueueServiceURL: cfg.QueueServiceURL}, tc)
 	}
 	a.access.New = func(ctx context.Context) (*convert.Access, error) {
 		var tc azcore.TokenCredential

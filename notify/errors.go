@@ -29,7 +29,7 @@ func classify(err error) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &sbErr) && sbErr.Code == azservicebus.CodeNotFound:
-		return arrops.WithCode(arrops.ENOTFOUND, fmt.Errorf("%w: %w", ErrNoSuchEntity, err))
+		return fmt.Errorf("%w: %w", ErrNoSuchEntity, err)
 	case errors.As(err, &sbErr) && sbErr.Code == azservicebus.CodeUnauthorizedAccess:
 		return arrops.WithCode(arrops.EUNAUTHORIZED, err)
 	case errors.Is(err, azservicebus.ErrMessageTooLarge):
@@ -37,7 +37,7 @@ func classify(err error) error {
 	case errors.As(err, &re):
 		switch s := re.StatusCode; {
 		case s == http.StatusNotFound:
-			return arrops.WithCode(arrops.ENOTFOUND, fmt.Errorf("%w: %w", ErrNoSuchEntity, err))
+			return fmt.Errorf("%w: %w", ErrNoSuchEntity, err)
 		case s == http.StatusUnauthorized, s == http.StatusForbidden:
 			return arrops.WithCode(arrops.EUNAUTHORIZED, err)
 		case s == http.StatusRequestTimeout, s == http.StatusTooManyRequests:

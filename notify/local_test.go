@@ -11,7 +11,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
-	"github.com/arrops/arrops/config"
+	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/internal/azuritetest"
 	"github.com/arrops/arrops/internal/localbus"
 )
@@ -168,27 +168,27 @@ func TestLocal(t *testing.T) {
 		}
 	})
 
-	t.Run("NewFromSettings", func(t *testing.T) {
-		bus, err := NewFromSettings(&config.Config{LocalBus: true, StorageConnectionString: az.ConnectionString}, nil)
+	t.Run("New", func(t *testing.T) {
+		bus, err := New(Options{Local: true, StorageConnectionString: az.ConnectionString}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer bus.Close(ctx)
-		if err := bus.Publish(ctx, config.EventsTopic, Message{MessageID: "e1", Subject: "SessionReady", Body: []byte("{}")}); err != nil {
+		if err := bus.Publish(ctx, arrops.EventsTopic, Message{MessageID: "e1", Subject: "SessionReady", Body: []byte("{}")}); err != nil {
 			t.Fatal(err)
 		}
-		got, err := bus.Receive(ctx, config.EventsTopic, 1, time.Second)
+		got, err := bus.Receive(ctx, arrops.EventsTopic, 1, time.Second)
 		if err != nil || len(got) != 1 || got[0].Subject != "SessionReady" {
 			t.Errorf("settings bus: %+v %v", got, err)
 		}
 	})
 }
 
-func TestNewFromSettingsServiceBus(t *testing.T) {
+func TestNewServiceBus(t *testing.T) {
 	// Building the client does not connect; the connection string is a fake
 	// with a made-up key, never sent anywhere.
-	cfg := &config.Config{ServiceBusConnectionString: "Endpoint=sb://example.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=bm90LWEta2V5"}
-	bus, err := NewFromSettings(cfg, nil)
+	opts := Options{ServiceBusConnectionString: "Endpoint=sb://example.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=bm90LWEta2V5"}
+	bus, err := New(opts, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,14 +198,14 @@ func TestNewFromSettingsServiceBus(t *testing.T) {
 	if err := bus.Close(context.Background()); err != nil {
 		t.Error(err)
 	}
-	if _, err := NewFromSettings(&config.Config{ServiceBusNamespace: "ns.servicebus.windows.net"}, nil); err == nil {
+	if _, err := New(Options{ServiceBusNamespace: "ns.servicebus.windows.net"}, nil); err == nil {
 		t.Error("namespace without credential accepted")
 	}
-	_, err = NewFromSettings(&config.Config{ServiceBusConnectionString: "Endpoint=garbage;SharedAccessKey=c2VjcmV0"}, nil)
+	_, err = New(Options{ServiceBusConnectionString: "Endpoint=garbage;SharedAccessKey=c2VjcmV0"}, nil)
 	if err == nil || strings.Contains(err.Error(), "c2VjcmV0") {
 		t.Errorf("bad connection string: %v (must fail without quoting the key)", err)
 	}
-	if _, err := NewFromSettings(&config.Config{LocalBus: true}, nil); err == nil {
+	if _, err := New(Options{Local: true}, nil); err == nil {
 		t.Error("local mode without storage accepted")
 	}
 }

@@ -11,28 +11,17 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
-	"github.com/arrops/arrops/config"
+	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/internal/connstr"
 )
 
-// Message is one message, independent of the transport. The field names
-// follow azservicebus.Message.
-type Message struct {
-	MessageID     string // required: the idempotency key
-	Subject       string
-	CorrelationID string
-	ReplyTo       string
-	ContentType   string
-	// ApplicationProperties: strings, numbers and booleans. Through the local
-	// transport they travel as JSON, so numbers come back as float64.
-	ApplicationProperties map[string]any
-	Body                  []byte
-}
+// Message is one message, independent of the transport (arrops.Message).
+type Message = arrops.Message
 
 // ErrNoSuchEntity is wrapped by Publish errors when the queue or topic does
 // not exist (for example a requester's reply queue that was deleted after it
-// stopped listening). Retrying cannot help.
-var ErrNoSuchEntity = errors.New("no such queue or topic")
+// stopped listening). Retrying cannot help: its code is arrops.ENOTFOUND.
+var ErrNoSuchEntity = arrops.Errorf(arrops.ENOTFOUND, "no such queue or topic")
 
 // Publisher sends messages to a queue or topic.
 type Publisher interface {
@@ -65,20 +54,34 @@ func (b *Bus) Close(ctx context.Context) error {
 	return b.close(ctx)
 }
 
-// NewFromSettings opens the transport the settings name: Service Bus from
-// ServiceBusConnection (a connection string) or
-// ServiceBusConnection__fullyQualifiedNamespace with cred; in local mode
-// (cfg.LocalBus) Azurite queues from AzureWebJobsStorage (a connection string)
-// or AzureWebJobsStorage__queueServiceUri with cred. cred may be nil when a
-// connection string is used. Nothing connects until the first message.
-func NewFromSettings(cfg *config.Config, cred azcore.TokenCredential) (*Bus, error) {
-	if !cfg.LocalBus {
+// Options say which transport to open and how to reach it (the handler fills
+// them from the app settings).
+type Options struct {
+	// Local selects storage queues (Azurite in local mode) instead of
+	// Service Bus.
+	Local bool
+	// Service Bus: a connection string, or a fully qualified namespace used
+	// with a credential.
+	ServiceBusConnectionString, ServiceBusNamespace string
+	// Storage queues: a connection string, or a queue service URL used with a
+	// credential.
+	StorageConnectionString, QueueServiceURL string
+}
+
+// New opens the transport opts name: Service Bus from a connection string or
+// a namespace with cred; with opts.Local storage queues from a connection
+// string or a queue service URL with cred. cred may be nil when a connection
+// string is used. Nothing connects until the first message. Errors name the
+// app setting (ServiceBusConnection, AzureWebJobsStorage) and never quote a
+// connection string.
+func New(opts Options, cred azcore.TokenCredential) (*Bus, error) {
+	if !opts.Local {
 		var (
 			client *azservicebus.Client
 			err    error
 		)
-		if cfg.ServiceBusConnectionString != "" {
-			client, err = azservicebus.NewClientFromConnectionString(cfg.ServiceBusConnectionString, nil)
+		if opts.ServiceBusConnectionString != "" {
+			client, err = azservicebus.NewClientFromConnectionString(opts.ServiceBusConnectionString, nil)
 			if err != nil {
 				// The SDK's parse errors do not quote the string; keep it that way.
 				return nil, fmt.Errorf("setting ServiceBusConnection: %w", err)
@@ -87,7 +90,7 @@ func NewFromSettings(cfg *config.Config, cred azcore.TokenCredential) (*Bus, err
 			if cred == nil {
 				return nil, errors.New("notify: ServiceBusConnection__fullyQualifiedNamespace needs a credential")
 			}
-			if client, err = azservicebus.NewClient(cfg.ServiceBusNamespace, cred, nil); err != nil {
+			if client, err = azservicebus.NewClient(opts.ServiceBusNamespace, cred, nil); err != nil {
 				return nil, fmt.Errorf("setting ServiceBusConnection__fullyQualifiedNamespace: %w", err)
 			}
 		}
@@ -96,7 +99,7 @@ func NewFromSettings(cfg *config.Config, cred azcore.TokenCredential) (*Bus, err
 			return errors.Join(sb.Close(ctx), client.Close(ctx))
 		}}, nil
 	}
-	svc, err := QueueService(cfg.StorageConnectionString, cfg.QueueServiceURL, cred)
+	svc, err := QueueService(opts.StorageConnectionString, opts.QueueServiceURL, cred)
 	if err != nil {
 		return nil, err
 	}

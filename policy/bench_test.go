@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/arrops/arrops"
-	"github.com/arrops/arrops/config"
 )
 
 func benchSessions(now time.Time, n int) (active, finished []*arrops.Session) {
@@ -37,7 +36,7 @@ func BenchmarkEvaluate(b *testing.B) {
 	now := time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC)
 	berlin := zone(b, "Europe/Berlin")
 	active, finished := benchSessions(now, 1000)
-	all := config.Shutdown{TimeZone: berlin, MaxReadyMinutes: 240, Quiet: window(b, "19:00-07:00"), QuietWeekends: true,
+	all := Options{TimeZone: berlin, MaxReadyMinutes: 240, Quiet: window(b, "19:00-07:00"), QuietWeekends: true,
 		BudgetSet: true, DailyBudget: 100000, AbsoluteMaxMinute: 1440, WarningMinutes: 10}
 	b.Run("baseline-sort-1000", func(b *testing.B) {
 		b.ReportAllocs()
@@ -47,7 +46,7 @@ func BenchmarkEvaluate(b *testing.B) {
 		}
 	})
 	b.Run("max-age-only-1000", func(b *testing.B) {
-		cfg := config.Shutdown{TimeZone: berlin, MaxReadyMinutes: 240}
+		cfg := Options{TimeZone: berlin, MaxReadyMinutes: 240}
 		b.ReportAllocs()
 		for b.Loop() {
 			Evaluate(now, cfg, active, nil)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/arrops/arrops"
-	"github.com/arrops/arrops/config"
 )
 
 func TestDailyBudget(t *testing.T) {
@@ -122,7 +121,7 @@ func TestDailyBudget(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := config.Shutdown{TimeZone: berlin, BudgetSet: true, DailyBudget: tt.budget, WarningMinutes: tt.warn}
+			cfg := Options{TimeZone: berlin, BudgetSet: true, DailyBudget: tt.budget, WarningMinutes: tt.warn}
 			got := byID(Evaluate(now, cfg, tt.active, tt.finished))
 			if len(got) != len(tt.want) {
 				t.Fatalf("got %d decisions, want %d", len(got), len(tt.want))
@@ -148,7 +147,7 @@ func TestDailyBudget(t *testing.T) {
 func TestDailyUsage(t *testing.T) {
 	tokyo := zone(t, "Asia/Tokyo")
 	now := time.Date(2026, 11, 24, 1, 0, 0, 0, time.UTC) // 10:00 JST; the day began 15:00 UTC yesterday
-	cfg := config.Shutdown{TimeZone: tokyo}
+	cfg := Options{TimeZone: tokyo}
 	active := []*arrops.Session{
 		{ID: "a", Status: arrops.SessionReady, RequestedBy: "ann", ReadyAt: now.Add(-30 * time.Minute)},
 		{ID: "b", Status: arrops.SessionStarting, RequestedBy: "ann"},
@@ -172,7 +171,7 @@ func TestDailyUsage(t *testing.T) {
 }
 
 func TestNextStop(t *testing.T) {
-	cfg := config.Shutdown{TimeZone: time.UTC, MaxReadyMinutes: 120, Quiet: window(t, "19:00-07:00"), BudgetSet: true, DailyBudget: 600}
+	cfg := Options{TimeZone: time.UTC, MaxReadyMinutes: 120, Quiet: window(t, "19:00-07:00"), BudgetSet: true, DailyBudget: 600}
 	s := ready("a", t0, 30)
 	tests := []struct {
 		name   string
@@ -202,13 +201,13 @@ func TestNextStop(t *testing.T) {
 			}
 		})
 	}
-	quietOnly := config.Shutdown{Quiet: cfg.Quiet}
+	quietOnly := Options{Quiet: cfg.Quiet}
 	x := ready("c", t0, 30)
 	x.ExtendedUntil = time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 	if at, p, _ := NextStop(t0, quietOnly, x, Usage{}); p != PolicyQuietHours || !at.Equal(time.Date(2026, 11, 25, 19, 0, 0, 0, time.UTC)) {
 		t.Fatalf("quiet hours after an extension: %v %s, want the next evening", at, p)
 	}
-	if _, _, ok := NextStop(t0, config.Shutdown{}, s, Usage{}); ok {
+	if _, _, ok := NextStop(t0, Options{}, s, Usage{}); ok {
 		t.Fatal("a stop with no policy configured")
 	}
 }

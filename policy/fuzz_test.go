@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/arrops/arrops"
-	"github.com/arrops/arrops/config"
 )
 
 var fuzzZones = []string{"UTC", "America/New_York", "Europe/Berlin", "Asia/Tokyo", "Australia/Lord_Howe"}
@@ -59,10 +58,10 @@ func FuzzEvaluate(f *testing.F) {
 		if err != nil {
 			t.Skip(err)
 		}
-		cfg := config.Shutdown{TimeZone: loc, QuietWeekends: weekends, MaxReadyMinutes: int(maxReady), AbsoluteMaxMinute: int(abs),
+		cfg := Options{TimeZone: loc, QuietWeekends: weekends, MaxReadyMinutes: int(maxReady), AbsoluteMaxMinute: int(abs),
 			DailyBudget: int(budget % 10081), BudgetSet: budgetSet, WarningMinutes: int(warn % 121), DryRun: dry}
 		if qs, qe = qs%1440, qe%1440; qs != qe {
-			cfg.Quiet = config.QuietHours{Set: true, Start: config.ClockTime(qs), End: config.ClockTime(qe)}
+			cfg.Quiet = QuietHours{Set: true, Start: ClockTime(qs), End: ClockTime(qe)}
 		}
 		active, finished := sessionsFrom(now, data)
 		ds := Evaluate(now, cfg, active, finished)

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/arrops/arrops"
-	"github.com/arrops/arrops/config"
 )
 
 func zone(t testing.TB, name string) *time.Location {
@@ -17,9 +16,9 @@ func zone(t testing.TB, name string) *time.Location {
 	return l
 }
 
-func window(t testing.TB, s string) config.QuietHours {
+func window(t testing.TB, s string) QuietHours {
 	t.Helper()
-	q, err := config.ParseQuietHours(s)
+	q, err := ParseQuietHours(s)
 	if err != nil {
 		t.Fatal(err)
 	}

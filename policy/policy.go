@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/arrops/arrops"
-	"github.com/arrops/arrops/config"
 )
 
 // Action is what the caller should do with a session.
@@ -74,7 +73,7 @@ type Usage struct {
 // occurrence). finishedToday feeds the daily budget and may hold more than
 // today (it is clipped) and sessions that are also in active (those count as
 // running). The result is ordered by session id.
-func Evaluate(now time.Time, cfg config.Shutdown, active []*arrops.Session, finishedToday []*arrops.Session) []Decision {
+func Evaluate(now time.Time, cfg Options, active []*arrops.Session, finishedToday []*arrops.Session) []Decision {
 	ss := make([]*arrops.Session, 0, len(active))
 	for _, s := range active {
 		if s != nil && !s.Status.Terminal() {
@@ -99,7 +98,7 @@ func Evaluate(now time.Time, cfg config.Shutdown, active []*arrops.Session, fini
 // DailyUsage returns each requester's usage on the budget day containing now
 // (the calendar day in cfg.TimeZone), keyed by Session.RequestedBy ("" for
 // sessions without a requester). Sessions in both lists count as running.
-func DailyUsage(now time.Time, cfg config.Shutdown, active, finishedToday []*arrops.Session) map[string]Usage {
+func DailyUsage(now time.Time, cfg Options, active, finishedToday []*arrops.Session) map[string]Usage {
 	ss := make([]*arrops.Session, 0, len(active))
 	for _, s := range active {
 		if s != nil && !s.Status.Terminal() {
@@ -114,7 +113,7 @@ func DailyUsage(now time.Time, cfg config.Shutdown, active, finishedToday []*arr
 // NextStop returns the stop session s faces under cfg, given its requester's
 // usage u (see DailyUsage): the policy due now (at <= now), or else the
 // earliest scheduled one. ok is false when no policy will stop s.
-func NextStop(now time.Time, cfg config.Shutdown, s *arrops.Session, u Usage) (at time.Time, policy string, ok bool) {
+func NextStop(now time.Time, cfg Options, s *arrops.Session, u Usage) (at time.Time, policy string, ok bool) {
 	if s == nil || s.Status.Terminal() {
 		return time.Time{}, "", false
 	}
@@ -126,7 +125,7 @@ func NextStop(now time.Time, cfg config.Shutdown, s *arrops.Session, u Usage) (a
 	return next.at, next.policy, next.ok
 }
 
-func loc(cfg config.Shutdown) *time.Location {
+func loc(cfg Options) *time.Location {
 	if cfg.TimeZone == nil {
 		return time.UTC
 	}
@@ -194,7 +193,7 @@ func localMidnight(t time.Time, loc *time.Location, days int) time.Time {
 
 type engine struct {
 	now      time.Time
-	cfg      config.Shutdown
+	cfg      Options
 	loc      *time.Location
 	quiet    quiet
 	dayEnd   time.Time
@@ -203,7 +202,7 @@ type engine struct {
 	buf      []byte // reused by reason
 }
 
-func newEngine(now time.Time, cfg config.Shutdown) *engine {
+func newEngine(now time.Time, cfg Options) *engine {
 	l := loc(cfg)
 	e := &engine{
 		now:    now,
@@ -374,7 +373,7 @@ func (e *engine) reason(s *arrops.Session, u Usage, h hit, stop bool) string {
 	return string(b)
 }
 
-func appendClock(b []byte, c config.ClockTime) []byte {
+func appendClock(b []byte, c ClockTime) []byte {
 	h, m := int(c)/60, int(c)%60
 	return append(b, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10))
 }

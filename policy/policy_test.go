@@ -6,13 +6,12 @@ import (
 	"time"
 
 	"github.com/arrops/arrops"
-	"github.com/arrops/arrops/config"
 )
 
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC) // a Tuesday
 
 func TestMaxReadyMinutes(t *testing.T) {
-	cfg := config.Shutdown{MaxReadyMinutes: 120, TimeZone: time.UTC}
+	cfg := Options{MaxReadyMinutes: 120, TimeZone: time.UTC}
 	tests := []struct {
 		name       string
 		s          *arrops.Session
@@ -98,7 +97,7 @@ func TestQuietHours(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := config.Shutdown{TimeZone: tt.loc, QuietWeekends: tt.weekends}
+			cfg := Options{TimeZone: tt.loc, QuietWeekends: tt.weekends}
 			if tt.window != "" {
 				cfg.Quiet = window(t, tt.window)
 			}
@@ -123,7 +122,7 @@ func TestQuietHours(t *testing.T) {
 
 func TestQuietExtendedAndKeepAlive(t *testing.T) {
 	now := time.Date(2026, 11, 24, 20, 0, 0, 0, time.UTC)
-	cfg := config.Shutdown{TimeZone: time.UTC, Quiet: window(t, "19:00-07:00"), WarningMinutes: 10}
+	cfg := Options{TimeZone: time.UTC, Quiet: window(t, "19:00-07:00"), WarningMinutes: 10}
 	ext := ready("a", now, 30)
 	ext.ExtendedUntil = now.Add(5 * time.Minute)
 	keep := ready("b", now, 30)
@@ -144,7 +143,7 @@ func TestQuietExtendedAndKeepAlive(t *testing.T) {
 
 func TestKeepAliveAndAbsoluteMax(t *testing.T) {
 	quietNow := time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC) // Saturday night
-	cfg := config.Shutdown{TimeZone: time.UTC, MaxReadyMinutes: 60, Quiet: window(t, "19:00-07:00"), QuietWeekends: true,
+	cfg := Options{TimeZone: time.UTC, MaxReadyMinutes: 60, Quiet: window(t, "19:00-07:00"), QuietWeekends: true,
 		BudgetSet: true, DailyBudget: 10, AbsoluteMaxMinute: 600}
 	keep := func(mins int) *arrops.Session {
 		s := ready("k", quietNow, mins)
@@ -176,7 +175,7 @@ func TestKeepAliveAndAbsoluteMax(t *testing.T) {
 
 func TestPrecedenceAndExtendLimits(t *testing.T) {
 	now := time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC) // Saturday night, quiet twice over
-	cfg := config.Shutdown{TimeZone: time.UTC, MaxReadyMinutes: 60, Quiet: window(t, "19:00-07:00"), QuietWeekends: true,
+	cfg := Options{TimeZone: time.UTC, MaxReadyMinutes: 60, Quiet: window(t, "19:00-07:00"), QuietWeekends: true,
 		BudgetSet: true, DailyBudget: 100, AbsoluteMaxMinute: 300}
 	ext := func(s *arrops.Session) *arrops.Session { s.ExtendedUntil = now.Add(10 * time.Hour); return s }
 	tests := []struct {
@@ -206,7 +205,7 @@ func TestPrecedenceAndExtendLimits(t *testing.T) {
 }
 
 func TestDryRunAndOrder(t *testing.T) {
-	cfg := config.Shutdown{TimeZone: time.UTC, MaxReadyMinutes: 60, DryRun: true}
+	cfg := Options{TimeZone: time.UTC, MaxReadyMinutes: 60, DryRun: true}
 	in := []*arrops.Session{
 		ready("c", t0, 61), nil, ready("a", t0, 10),
 		{ID: "z", Status: arrops.SessionStopped, ReadyAt: t0.Add(-5 * time.Hour)},
@@ -235,7 +234,7 @@ func TestDryRunAndOrder(t *testing.T) {
 }
 
 func TestNilTimeZoneIsUTC(t *testing.T) {
-	cfg := config.Shutdown{Quiet: window(t, "11:00-13:00")}
+	cfg := Options{Quiet: window(t, "11:00-13:00")}
 	if d := only(t, Evaluate(t0, cfg, []*arrops.Session{ready("a", t0, 1)}, nil)); d.Action != Stop || !strings.Contains(d.Reason, "UTC") {
 		t.Fatalf("got %+v", d)
 	}

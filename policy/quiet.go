@@ -2,14 +2,12 @@ package policy
 
 import (
 	"time"
-
-	"github.com/arrops/arrops/config"
 )
 
 // quiet answers "is this instant quiet?" and "when is the next quiet
 // instant?" on the wall clock of a zone.
 type quiet struct {
-	hours    config.QuietHours
+	hours    QuietHours
 	weekends bool
 	loc      *time.Location
 }

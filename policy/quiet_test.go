@@ -5,8 +5,6 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
-
-	"github.com/arrops/arrops/config"
 )
 
 func TestQuietNext(t *testing.T) {
@@ -67,10 +65,10 @@ func TestQuietNextMatchesScan(t *testing.T) {
 	for _, zn := range zones {
 		loc := zone(t, zn)
 		for i := range 40 {
-			start, end := config.ClockTime(rng.IntN(1440)), config.ClockTime(rng.IntN(1440))
+			start, end := ClockTime(rng.IntN(1440)), ClockTime(rng.IntN(1440))
 			q := quiet{loc: loc, weekends: i%5 == 0}
 			if start != end {
-				q.hours = config.QuietHours{Set: true, Start: start, End: end}
+				q.hours = QuietHours{Set: true, Start: start, End: end}
 			}
 			if !q.enabled() {
 				continue

@@ -5,13 +5,12 @@ import (
 	"time"
 
 	"github.com/arrops/arrops"
-	"github.com/arrops/arrops/config"
 )
 
 // sweep plays the caller on a fake clock: every step it evaluates, records a
 // warning as the shutdown function does (WarnedAt = now) and stops on Stop.
 // It returns the times of the warnings and of the stop.
-func sweep(t *testing.T, cfg config.Shutdown, s *arrops.Session, from time.Time, step time.Duration, steps int, at func(now time.Time, s *arrops.Session)) (warned []time.Time, stopped time.Time) {
+func sweep(t *testing.T, cfg Options, s *arrops.Session, from time.Time, step time.Duration, steps int, at func(now time.Time, s *arrops.Session)) (warned []time.Time, stopped time.Time) {
 	t.Helper()
 	for i := range steps {
 		now := from.Add(time.Duration(i) * step)
@@ -35,10 +34,10 @@ func sweep(t *testing.T, cfg config.Shutdown, s *arrops.Session, from time.Time,
 
 func TestWarnings(t *testing.T) {
 	base := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
-	maxAge := config.Shutdown{TimeZone: time.UTC, MaxReadyMinutes: 60, WarningMinutes: 10}
+	maxAge := Options{TimeZone: time.UTC, MaxReadyMinutes: 60, WarningMinutes: 10}
 	tests := []struct {
 		name        string
-		cfg         config.Shutdown
+		cfg         Options
 		step        time.Duration
 		at          func(now time.Time, s *arrops.Session)
 		wantWarned  []time.Duration // after base
@@ -47,7 +46,7 @@ func TestWarnings(t *testing.T) {
 		{"sent once, not repeated for the same StopAt", maxAge, 5 * time.Minute, nil, []time.Duration{50 * time.Minute}, 60 * time.Minute},
 		{"every minute: still once", maxAge, time.Minute, nil, []time.Duration{50 * time.Minute}, 60 * time.Minute},
 		{"coarse sweeps: warned at the first sweep in the window", maxAge, 7 * time.Minute, nil, []time.Duration{56 * time.Minute}, 63 * time.Minute},
-		{"no warnings when WarningMinutes is 0", config.Shutdown{TimeZone: time.UTC, MaxReadyMinutes: 60}, 5 * time.Minute, nil, nil, 60 * time.Minute},
+		{"no warnings when WarningMinutes is 0", Options{TimeZone: time.UTC, MaxReadyMinutes: 60}, 5 * time.Minute, nil, nil, 60 * time.Minute},
 		{
 			name: "re-sent when an extend moves StopAt (WarnedAt kept)", cfg: maxAge, step: 5 * time.Minute,
 			at: func(now time.Time, s *arrops.Session) {
@@ -76,7 +75,7 @@ func TestWarnings(t *testing.T) {
 			wantWarned: []time.Duration{50 * time.Minute, 55 * time.Minute}, wantStopped: 65 * time.Minute,
 		},
 		{
-			name: "quiet hours warn before the window", cfg: config.Shutdown{TimeZone: zone(t, "Asia/Tokyo"), Quiet: window(t, "18:00-06:00"), WarningMinutes: 15},
+			name: "quiet hours warn before the window", cfg: Options{TimeZone: zone(t, "Asia/Tokyo"), Quiet: window(t, "18:00-06:00"), WarningMinutes: 15},
 			step: 5 * time.Minute, wantWarned: []time.Duration{45 * time.Minute}, wantStopped: time.Hour, // 18:00 JST is 09:00 UTC
 		},
 	}
@@ -103,7 +102,7 @@ func TestWarnings(t *testing.T) {
 // the warning must not be repeated for that drift.
 func TestBudgetWarningOnce(t *testing.T) {
 	now := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
-	cfg := config.Shutdown{TimeZone: time.UTC, BudgetSet: true, DailyBudget: 120, WarningMinutes: 10}
+	cfg := Options{TimeZone: time.UTC, BudgetSet: true, DailyBudget: 120, WarningMinutes: 10}
 	a := &arrops.Session{ID: "a", Status: arrops.SessionReady, RequestedBy: "ann", ReadyAt: now.Add(-50*time.Minute - 7*time.Second)}
 	b := &arrops.Session{ID: "b", Status: arrops.SessionReady, RequestedBy: "ann", ReadyAt: now.Add(-50*time.Minute + 3*time.Second)}
 	var warnings, stops int

@@ -13,7 +13,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/arrops/arrops"
-	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/internal/connstr"
 )
 
@@ -36,8 +35,8 @@ type Options struct {
 	// ClientOptions configure the aztables pipeline (retries, transport,
 	// extra policies) for the constructors that build the client.
 	ClientOptions azcore.ClientOptions
-	// Table names; defaults config.SessionsTable, config.ConversionsTable,
-	// config.CommandsTable.
+	// Table names; defaults arrops.SessionsTable, arrops.ConversionsTable,
+	// arrops.CommandsTable.
 	SessionsTable, ConversionsTable, CommandsTable string
 	// PageSize of range queries (1..1000); default DefaultPageSize.
 	PageSize int
@@ -66,13 +65,13 @@ func New(svc *aztables.ServiceClient, opts *Options) *Store {
 		o = *opts
 	}
 	if o.SessionsTable == "" {
-		o.SessionsTable = config.SessionsTable
+		o.SessionsTable = arrops.SessionsTable
 	}
 	if o.ConversionsTable == "" {
-		o.ConversionsTable = config.ConversionsTable
+		o.ConversionsTable = arrops.ConversionsTable
 	}
 	if o.CommandsTable == "" {
-		o.CommandsTable = config.CommandsTable
+		o.CommandsTable = arrops.CommandsTable
 	}
 	if o.PageSize <= 0 || o.PageSize > DefaultPageSize {
 		o.PageSize = DefaultPageSize

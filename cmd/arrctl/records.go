@@ -9,7 +9,7 @@ import (
 )
 
 // records is the part of the store arrctl reads. It is a superset of
-// functions/report.Records, so the report reads exactly as the HTTP one does.
+// report.Records, so the report reads exactly as the HTTP one does.
 type records interface {
 	SessionsByDay(ctx context.Context, from, to time.Time) iter.Seq2[*arrops.Session, error]
 	ConversionsByDay(ctx context.Context, from, to time.Time) iter.Seq2[*arrops.Conversion, error]

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	freport "github.com/arrops/arrops/functions/report"
 	rep "github.com/arrops/arrops/report"
 )
 
@@ -60,7 +59,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := freport.Write(ctx, &buf, recs, q, freport.RatesFrom(cfg), now); err != nil {
+	if err := rep.Write(ctx, &buf, recs, q, cfg.ReportRates(), now); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	if f != formatTable {
@@ -82,7 +81,7 @@ func flagOfParam(p string) string {
 }
 
 // reportTotals is the part of the JSON report the table shows. Decoding the
-// JSON that freport.Write produced (instead of aggregating again) is what
+// JSON that rep.Write produced (instead of aggregating again) is what
 // keeps the table's numbers equal to the HTTP report's.
 type reportTotals struct {
 	From            string                `json:"from"`

@@ -24,7 +24,7 @@ func seq[T any](l []T) iter.Seq2[T, error] {
 }
 
 // TestReportTable renders the JSON report with the report package itself
-// (what freport.Write does) and checks the table made from it: golden
+// (what report.Write does) and checks the table made from it: golden
 // layout, and every number taken from the JSON totals.
 func TestReportTable(t *testing.T) {
 	now := t0.Add(time.Hour)

@@ -18,7 +18,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -27,7 +26,6 @@ import (
 	"github.com/arrops/arrops/arr"
 	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/functions"
-	"github.com/arrops/arrops/notify"
 	"github.com/arrops/arrops/trigger"
 )
 
@@ -302,12 +300,12 @@ func (h *run) finish(ctx context.Context, outcome arrops.Outcome, sessionID, rea
 		reply.Session = &ev
 	}
 	body, _ := json.Marshal(reply)
-	err := h.bus.Publish(ctx, h.msg.ReplyTo, notify.Message{
+	err := h.bus.Publish(ctx, h.msg.ReplyTo, arrops.Message{
 		MessageID: functions.MessageID("reply", messageID), CorrelationID: h.msg.MessageID,
 		Subject: "CommandReply", ContentType: "application/json", Body: body,
 		ApplicationProperties: map[string]any{"outcome": string(outcome), "sessionId": sessionID, "action": string(h.cmd.Action)},
 	})
-	if errors.Is(err, notify.ErrNoSuchEntity) {
+	if arrops.ErrorCode(err) == arrops.ENOTFOUND {
 		h.log.Warn("reply queue gone; the outcome is in the audit row", "replyTo", h.msg.ReplyTo)
 		return nil
 	}

@@ -61,7 +61,7 @@ func BenchmarkReportAzurite(b *testing.B) {
 	}
 	raw := svc.NewClient("ArrSessions")
 	filter := fmt.Sprintf("PartitionKey ge '%s' and PartitionKey le '%s'",
-		q.Start().Add(-Lookback).Format("20060102"), q.End().Format("20060102"))
+		q.Start().Add(-rep.Lookback).Format("20060102"), q.End().Format("20060102"))
 
 	b.Run("baseline=RangeRead", func(b *testing.B) {
 		peak := watchHeap(b)
@@ -92,7 +92,7 @@ func BenchmarkReportAzurite(b *testing.B) {
 			peak := watchHeap(b)
 			for b.Loop() {
 				var buf bytes.Buffer
-				if err := Write(ctx, &buf, st, q, rep.Rates{Standard: 3, Premium: 12, Set: true, Currency: "USD"}, now); err != nil {
+				if err := rep.Write(ctx, &buf, st, q, rep.Rates{Standard: 3, Premium: 12, Set: true, Currency: "USD"}, now); err != nil {
 					b.Fatal(err)
 				}
 				b.ReportMetric(float64(buf.Len())/(1<<20), "out-MB")

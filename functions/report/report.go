@@ -3,22 +3,18 @@
 // a self-contained HTML page with charts (package report does the work; this
 // adapts it to the custom-handler HTTP binding).
 //
-// Records are read with day-range queries on the table keys (no scans),
-// starting two days before `from` so sessions that began earlier and ran into
-// the range are counted; billing clips them to the range.
+// Records are read as report.Write reads them, the same for arrctl.
 package report
 
 import (
 	"bytes"
 	"context"
 	"fmt"
-	"iter"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
 
-	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/functions"
 	rep "github.com/arrops/arrops/report"
@@ -31,34 +27,14 @@ const (
 	OutBinding = "res"
 )
 
-// Lookback is how far before `from` records are read (a session's record is
-// keyed by its creation day; leases end within 24 hours of Ready).
-const Lookback = 2 * 24 * time.Hour
-
 // Records is the part of the store the function uses.
-type Records interface {
-	SessionsByDay(ctx context.Context, from, to time.Time) iter.Seq2[*arrops.Session, error]
-	ConversionsByDay(ctx context.Context, from, to time.Time) iter.Seq2[*arrops.Conversion, error]
-}
+type Records = rep.Records
 
 // Deps are the function's collaborators.
 type Deps struct {
 	Config  *config.Config
 	Records *functions.Lazy[Records]
 	Now     func() time.Time
-}
-
-// RatesFrom returns the report rates configured in cfg.
-func RatesFrom(cfg *config.Config) rep.Rates {
-	return rep.Rates{Standard: cfg.RateStandard, Premium: cfg.RatePremium, Set: cfg.RatesSet, Currency: cfg.Currency}
-}
-
-// Write renders the report for q from recs into w (used by arrctl as well,
-// so the CLI and the HTTP report give the same numbers).
-func Write(ctx context.Context, w *bytes.Buffer, recs Records, q rep.Query, rates rep.Rates, now time.Time) error {
-	sessions := recs.SessionsByDay(ctx, q.Start().Add(-Lookback), q.End())
-	conversions := recs.ConversionsByDay(ctx, q.Start(), q.End())
-	return rep.Render(ctx, w, q, rates, now, sessions, conversions)
 }
 
 // New returns the function.
@@ -78,7 +54,7 @@ func New(d Deps) functions.Func {
 			return reply(out, fmt.Errorf("open records: %w", err), log)
 		}
 		var buf bytes.Buffer
-		if err := Write(ctx, &buf, recs, q, RatesFrom(d.Config), now); err != nil {
+		if err := rep.Write(ctx, &buf, recs, q, d.Config.ReportRates(), now); err != nil {
 			return reply(out, err, log)
 		}
 		out.SetHTTP(OutBinding, trigger.HTTPResponse{StatusCode: http.StatusOK, Body: buf.String(),

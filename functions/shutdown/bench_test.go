@@ -16,7 +16,6 @@ import (
 	"github.com/arrops/arrops/arrsim"
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/shutdown"
-	"github.com/arrops/arrops/functions/watch"
 	"github.com/arrops/arrops/internal/azuritetest"
 	"github.com/arrops/arrops/internal/functest"
 	"github.com/arrops/arrops/notify"
@@ -84,7 +83,7 @@ func (e *benchSDEnv) fleet(tb testing.TB, n int) {
 		tb.Fatal(err)
 	}
 	e.sim.Advance(2 * time.Second)
-	listed, err := watch.ListSessions(e.ctx, e.arrc)
+	listed, err := functions.ListSessions(e.ctx, e.arrc)
 	if err != nil || len(listed) != n {
 		tb.Fatalf("list: %d sessions, %v", len(listed), err)
 	}
@@ -119,7 +118,7 @@ func BenchmarkSweep1000(b *testing.B) {
 	b.Run("baseline=list", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if l, err := watch.ListSessions(e.ctx, e.arrc); err != nil || len(l) != benchSweepSessions {
+			if l, err := functions.ListSessions(e.ctx, e.arrc); err != nil || len(l) != benchSweepSessions {
 				b.Fatalf("list: %d, %v", len(l), err)
 			}
 		}
@@ -168,7 +167,7 @@ func TestSweepBench(t *testing.T) {
 	if c := sweepCallsSince(before, e.sim.Stats()); c != (sweepCalls{listPages: 1, stops: n}) {
 		t.Errorf("ARR calls %+v, want 1 List page and %d stops", c, n)
 	}
-	if l, err := watch.ListSessions(e.ctx, e.arrc); err != nil || len(l) != 0 {
+	if l, err := functions.ListSessions(e.ctx, e.arrc); err != nil || len(l) != 0 {
 		t.Errorf("after the sweep ARR lists %d sessions (%v)", len(l), err)
 	}
 }

@@ -24,7 +24,6 @@ import (
 	"github.com/arrops/arrops/arr"
 	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/functions"
-	"github.com/arrops/arrops/functions/watch"
 	"github.com/arrops/arrops/policy"
 	"github.com/arrops/arrops/trigger"
 )
@@ -82,7 +81,7 @@ func Sweep(ctx context.Context, d Deps, log *slog.Logger) (Stats, error) {
 		return st, fmt.Errorf("open ARR client: %w", err)
 	}
 	st.ListCalls = 1
-	listed, err := watch.ListSessions(ctx, arrc)
+	listed, err := functions.ListSessions(ctx, arrc)
 	if err != nil {
 		return st, err
 	}
@@ -111,7 +110,7 @@ func Sweep(ctx context.Context, d Deps, log *slog.Logger) (Stats, error) {
 			}
 			rec = s
 		}
-		if _, err := watch.SyncSession(ctx, recs, bus, rec, a, now); err != nil {
+		if _, err := functions.SyncSession(ctx, recs, bus, rec, a, now); err != nil {
 			return st, err
 		}
 		if !rec.Status.Terminal() {
@@ -128,7 +127,7 @@ func Sweep(ctx context.Context, d Deps, log *slog.Logger) (Stats, error) {
 			return st, fmt.Errorf("read finished sessions: %w", err)
 		}
 	}
-	decisions := policy.Evaluate(now, cfg, active, finished)
+	decisions := policy.Evaluate(now, cfg.Options, active, finished)
 	recByID := make(map[string]*arrops.Session, len(active))
 	for _, s := range active {
 		recByID[s.ID] = s

@@ -76,7 +76,7 @@ func BenchmarkUnchangedSweep(b *testing.B) {
 	b.Run("baseline=list", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if l, err := watch.ListSessions(e.ctx, e.arrc); err != nil || len(l) != benchSessions {
+			if l, err := functions.ListSessions(e.ctx, e.arrc); err != nil || len(l) != benchSessions {
 				b.Fatalf("list: %d, %v", len(l), err)
 			}
 		}

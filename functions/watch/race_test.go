@@ -322,7 +322,7 @@ func testStaleView(t *testing.T, az *azuritetest.Instance) {
 	}
 	bus := raceBus(3, 4)
 	view := &arr.Session{ID: "stale-1", Status: arr.SessionStatus(arrops.SessionReady)}
-	if _, err := watch.SyncSession(ctx, st, bus, &sweepCopy, view, now); err != nil {
+	if _, err := functions.SyncSession(ctx, st, bus, &sweepCopy, view, now); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.GetSession(ctx, "stale-1")
@@ -369,7 +369,7 @@ func testClaimCleared(t *testing.T, az *azuritetest.Instance) {
 	delay := bus.Before
 	bus.Before = func() { otherWrite(); delay() }
 	view := &arr.Session{ID: "claim-1", Status: arr.SessionStatus(arrops.SessionReady)}
-	if _, err := watch.SyncSession(ctx, st, bus, rec, view, now); err != nil {
+	if _, err := functions.SyncSession(ctx, st, bus, rec, view, now); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.GetSession(ctx, "claim-1")

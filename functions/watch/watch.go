@@ -78,7 +78,7 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 	if err != nil {
 		return st, fmt.Errorf("open ARR client: %w", err)
 	}
-	listed, err := ListSessions(ctx, arrc)
+	listed, err := functions.ListSessions(ctx, arrc)
 	if err != nil {
 		return st, err
 	}
@@ -145,7 +145,7 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 				}
 				rec = s
 			}
-			n, err := SyncSession(ctx, recs, bus, rec, a, now)
+			n, err := functions.SyncSession(ctx, recs, bus, rec, a, now)
 			count(&st.Writes, n)
 			if err != nil {
 				fail(err)
@@ -169,7 +169,7 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 				fail(fmt.Errorf("get session %s: %w", rec.ID, err))
 				return
 			}
-			n, err := SyncSession(ctx, recs, bus, rec, a, now)
+			n, err := functions.SyncSession(ctx, recs, bus, rec, a, now)
 			count(&st.Writes, n)
 			if err != nil {
 				fail(err)
@@ -199,47 +199,4 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 	}
 	wg.Wait()
 	return st, errors.Join(errs...)
-}
-
-// ListSessions reads every page of ARR's session list (one List call per page).
-func ListSessions(ctx context.Context, arrc *arr.Client) ([]arr.Session, error) {
-	var out []arr.Session
-	pager := arrc.NewListSessionsPager(nil)
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list sessions: %w", err)
-		}
-		out = append(out, page.Sessions...)
-	}
-	return out, nil
-}
-
-// SyncSession writes ARR's view of one session into its record (re-reading on
-// ETag conflicts, so rec ends up as stored) and announces a new status once.
-// It returns the number of table writes made.
-func SyncSession(ctx context.Context, recs functions.SessionRecords, bus functions.Publisher, rec *arrops.Session, a *arr.Session, now time.Time) (int, error) {
-	writes, claimed, changed := 0, false, false
-	// rec is updated in place: shutdown goes on to decide and write with it,
-	// and a stale copy (another run's ReadyAt, an old ETag) made it warn
-	// twice under two stop times and lose its WarnedAt write.
-	_, err := functions.ModifySession(ctx, recs, rec.ID, rec, func(rec *arrops.Session) (bool, error) {
-		changed = functions.Apply(rec, a, now)
-		claimed = functions.ClaimSessionAnnouncement(rec, now)
-		return changed || claimed, nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	if changed || claimed {
-		writes++
-	}
-	claimedAt := rec.AnnounceClaimedAt
-	if err := functions.PublishSessionClaim(ctx, recs, bus, rec, now, claimed); err != nil {
-		return writes, err
-	}
-	if !claimedAt.IsZero() && rec.AnnounceClaimedAt.IsZero() {
-		writes++
-	}
-	return writes, nil
 }
