@@ -100,7 +100,7 @@ func NewFromSettings(cfg *config.Config, cred azcore.TokenCredential) (*Bus, err
 	if err != nil {
 		return nil, err
 	}
-	l := NewLocal(svc)
+	l := NewLocal(svc, config.EventsTopic)
 	return &Bus{Publisher: l, Receiver: l}, nil
 }
 
