@@ -260,6 +260,9 @@ func TestMainProcess(t *testing.T) {
 		main()
 		return
 	}
+	if testing.Short() {
+		t.Skip("builds or starts processes: skipped under -short")
+	}
 	env := handlerEnv(freePort(t))
 	env["SHUTDOWN_TIME_ZONE"] = "Nowhere/Special"
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMainProcess$")

@@ -84,10 +84,17 @@ func Shared(t testing.TB) *Instance {
 // and exits: func TestMain(m *testing.M) { azuritetest.Main(m) }.
 func Main(m *testing.M) {
 	code := m.Run()
+	StopShared()
+	os.Exit(code)
+}
+
+// StopShared stops the shared Azurite if one was started, for a TestMain
+// that does more than Main.
+func StopShared() {
 	shared.mu.Lock()
+	defer shared.mu.Unlock()
 	if shared.inst != nil {
 		shared.inst.Stop()
+		shared.inst = nil
 	}
-	shared.mu.Unlock()
-	os.Exit(code)
 }
