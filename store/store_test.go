@@ -17,6 +17,7 @@ import (
 
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/internal/azuritetest"
+	"github.com/arrops/arrops/store/storetest"
 )
 
 // counter is a pipeline policy counting the HTTP requests a Store sends
@@ -69,8 +70,8 @@ func ctxT(t testing.TB) context.Context {
 	return ctx
 }
 
-// TestStore runs what only this driver has; TestConformance (package
-// store_test) runs the suite every driver passes.
+// TestStore runs what only this driver has; TestConformance runs the suite
+// every driver passes.
 func TestStore(t *testing.T) {
 	az := azuritetest.Shared(t)
 	clock := func() time.Time { return t0.Add(2 * time.Hour) }
@@ -326,8 +327,12 @@ func testRangePaging(t *testing.T, f *fixture) {
 // TestMain stops the package's shared Azurite.
 func TestMain(m *testing.M) { azuritetest.Main(m) }
 
-// NewTestStore is a Store on fresh tables of the shared Azurite, for the
-// conformance suite in package store_test.
-func NewTestStore(t *testing.T, now func() time.Time) *Store {
-	return newFixture(t, azuritetest.Shared(t), 0, now).st
+var _ storetest.Store = (*Store)(nil)
+
+// TestConformance runs the drivers' conformance suite against Table Storage
+// (Azurite); store/memstore runs the same suite in memory.
+func TestConformance(t *testing.T) {
+	storetest.RunConformanceTests(t, func(t *testing.T, now func() time.Time) storetest.Store {
+		return newFixture(t, azuritetest.Shared(t), 0, now).st
+	})
 }

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/notify"
 )
 
@@ -64,6 +65,9 @@ func (b *Bus) Exists(entity string) bool {
 	return ok
 }
 
+// noSuchEntity is a missing entity as notify's transports report it.
+func noSuchEntity() error { return arrops.WithCode(arrops.ENOTFOUND, notify.ErrNoSuchEntity) }
+
 func clone(m notify.Message) notify.Message {
 	m.ApplicationProperties = maps.Clone(m.ApplicationProperties)
 	m.Body = slices.Clone(m.Body)
@@ -84,7 +88,7 @@ func (b *Bus) Publish(_ context.Context, entity string, msgs ...notify.Message) 
 	defer b.mu.Unlock()
 	q, ok := b.queues[entity]
 	if !ok {
-		return fmt.Errorf("publish %d message(s) to %s: %w", len(msgs), entity, notify.ErrNoSuchEntity)
+		return fmt.Errorf("publish %d message(s) to %s: %w", len(msgs), entity, noSuchEntity())
 	}
 	for _, m := range msgs {
 		q = append(q, clone(m))
@@ -112,7 +116,7 @@ func (b *Bus) Receive(ctx context.Context, entity string, max int, wait time.Dur
 		q, ok := b.queues[entity]
 		if !ok {
 			b.mu.Unlock()
-			return nil, fmt.Errorf("receive from %s: %w", entity, notify.ErrNoSuchEntity)
+			return nil, fmt.Errorf("receive from %s: %w", entity, noSuchEntity())
 		}
 		if len(q) > 0 {
 			n := min(max, len(q))

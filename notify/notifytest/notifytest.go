@@ -6,7 +6,8 @@
 // The contract it pins:
 //   - every message needs a MessageID; a Publish with one missing sends nothing;
 //   - Publish and Receive on an entity that does not exist fail with
-//     notify.ErrNoSuchEntity (errors.Is) and do not create it: a requester's
+//     notify.ErrNoSuchEntity (errors.Is; code arrops.ENOTFOUND) and do not
+//     create it: a requester's
 //     reply queue that was deleted, or never created, stays gone, and the
 //     functions record "reply queue gone" instead of retrying for ever;
 //   - Receive returns the messages in publish order with every field, at most
@@ -29,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/notify"
 )
 
@@ -201,8 +203,12 @@ func testNoSuchEntity(t *testing.T, h Harness, name func(string) string) {
 	ctx := ctxT(t)
 	m := notify.Message{MessageID: "r1", Body: []byte("{}")}
 	for i := range 2 { // the second time: the first did not create it
-		if err := b.Publish(ctx, gone, m); !errors.Is(err, notify.ErrNoSuchEntity) {
+		err := b.Publish(ctx, gone, m)
+		if !errors.Is(err, notify.ErrNoSuchEntity) {
 			t.Fatalf("publish %d to a missing queue: %v, want ErrNoSuchEntity", i+1, err)
+		}
+		if arrops.ErrorCode(err) != arrops.ENOTFOUND {
+			t.Errorf("publish to a missing queue: code %q, want %q", arrops.ErrorCode(err), arrops.ENOTFOUND)
 		}
 	}
 	if _, err := b.Receive(ctx, gone, 1, 0); !errors.Is(err, notify.ErrNoSuchEntity) {

@@ -1,6 +1,6 @@
 // Package memstore keeps arrops' records in memory, with the semantics of
 // store.Store on Table Storage: the same create-if-absent, ETag-conditional
-// updates (store.ErrConcurrentUpdate), times as stored (UTC, 100 ns), range
+// updates (arrops.ErrConcurrentUpdate), times as stored (UTC, 100 ns), range
 // queries by creation day in (day, id) order and error codes. Both drivers
 // pass the conformance suite in store/storetest, which is what lets the
 // functions' unit tests run on this one, without Azurite.
@@ -200,7 +200,7 @@ func (k *kind[T]) update(s *Store, v *T) error {
 	case !ok:
 		return fmt.Errorf("update %s: %w", k.name, notFound(k.name, id))
 	case *k.etag(cur.v) != *k.etag(v):
-		return fmt.Errorf("update %s %s: %w", k.name, id, store.ErrConcurrentUpdate)
+		return fmt.Errorf("update %s %s: %w", k.name, id, arrops.ErrConcurrentUpdate)
 	}
 	*k.updated(v), *k.etag(v) = now, s.nextETag()
 	k.table(s)[id] = entry[T]{cur.day, k.copy(v)}
@@ -295,7 +295,7 @@ func (s *Store) CreateSession(_ context.Context, sess *arrops.Session) (*arrops.
 }
 
 // UpdateSession replaces the record of sess if its ETag still matches, else
-// returns store.ErrConcurrentUpdate (wrapped).
+// returns arrops.ErrConcurrentUpdate (wrapped).
 func (s *Store) UpdateSession(_ context.Context, sess *arrops.Session) error {
 	return sessionKind.update(s, sess)
 }

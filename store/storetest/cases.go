@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/arrops/arrops"
-	"github.com/arrops/arrops/store"
 )
 
 // fullSession has every field set, times in another zone and finer than
@@ -261,8 +260,11 @@ func testConcurrentUpdate(t *testing.T, st Store) {
 	b.StopReason = "writer b"
 	staleETag, staleUpdated := b.ETag, b.UpdatedAt
 	err := st.UpdateSession(ctx, b)
-	if !errors.Is(err, store.ErrConcurrentUpdate) {
+	if !errors.Is(err, arrops.ErrConcurrentUpdate) {
 		t.Fatalf("second writer: %v, want ErrConcurrentUpdate", err)
+	}
+	if arrops.ErrorCode(err) != arrops.EINTERNAL {
+		t.Errorf("concurrent update: code %q, want %q (transient: the host retries)", arrops.ErrorCode(err), arrops.EINTERNAL)
 	}
 	if b.ETag != staleETag || !b.UpdatedAt.Equal(staleUpdated) {
 		t.Error("failed update changed the caller's ETag or UpdatedAt")
@@ -300,7 +302,7 @@ func testConcurrentUpdate(t *testing.T, st Store) {
 				if err == nil {
 					return
 				}
-				if !errors.Is(err, store.ErrConcurrentUpdate) {
+				if !errors.Is(err, arrops.ErrConcurrentUpdate) {
 					t.Error(err)
 					return
 				}
@@ -318,7 +320,7 @@ func testConcurrentUpdate(t *testing.T, st Store) {
 	if err := st.UpdateConversion(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.UpdateConversion(ctx, &stale); !errors.Is(err, store.ErrConcurrentUpdate) {
+	if err := st.UpdateConversion(ctx, &stale); !errors.Is(err, arrops.ErrConcurrentUpdate) {
 		t.Errorf("stale conversion update: %v, want ErrConcurrentUpdate", err)
 	}
 }
@@ -347,7 +349,7 @@ func testErrors(t *testing.T, st Store) {
 		if got := arrops.ErrorCode(err); got != tt.code {
 			t.Errorf("%s: %v (code %q), want %q", tt.name, err, got, tt.code)
 		}
-		if errors.Is(err, store.ErrConcurrentUpdate) {
+		if errors.Is(err, arrops.ErrConcurrentUpdate) {
 			t.Errorf("%s: %v is a concurrent update", tt.name, err)
 		}
 	}

@@ -6,7 +6,7 @@
 //
 // The suite pins what the functions rely on: create-if-absent (a
 // redelivered create returns the first record), lookup by id, ETag-
-// conditional updates failing with store.ErrConcurrentUpdate, replace (not
+// conditional updates failing with arrops.ErrConcurrentUpdate, replace (not
 // merge) semantics, times as stored (UTC, 100 ns), range queries by creation
 // day in (day, id) order, the active and finished views, audit rows keyed by
 // delivery, bulk import and the error codes. What only one driver has
