@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 export CGO_ENABLED ?= 1
 
-.PHONY: all deps build test test-short fuzz vet fmt run bench package clean
+.PHONY: all deps build test test-short lint fuzz vet fmt run bench package clean
 
 all: build
 
@@ -30,6 +30,14 @@ package:
 vet:
 	$(GO) vet ./...
 
+# lint: go.mod and go.sum tidy, staticcheck (pinned; fetched through the
+# module proxy on first use) clean. Silence a finding only with a
+# //lint:ignore comment that says why.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint:
+	$(GO) mod tidy -diff
+	$(STATICCHECK) ./...
+
 fmt:
 	gofmt -l -w .
 
@@ -38,16 +46,18 @@ fmt:
 test: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
+	$(MAKE) --no-print-directory lint
 	CI=$${CI:-true} $(GO) test -race -count=1 -timeout 15m ./...
 
 # fuzz: every Fuzz target for a fixed number of executions (its seed corpus
 # also runs in every plain `go test`). Counts, not durations: a duration
 # -fuzztime races Go 1.26's fuzz coordinator into a spurious "context
 # deadline exceeded" (go.dev/issue/75804). Targets that drive real Azurite
-# (FUZZ_SLOW) get FUZZSLOW executions. CI runs it after the tests.
+# (FUZZ_SLOW; none since the function tests run on the memory drivers) get
+# FUZZSLOW executions. CI runs it after the tests.
 FUZZTIME ?= 2000x
 FUZZSLOW ?= 20x
-FUZZ_SLOW = FuzzCommandsBody
+FUZZ_SLOW =
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \

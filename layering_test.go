@@ -22,7 +22,10 @@ const module = "github.com/arrops/arrops"
 
 var (
 	adapters = []string{"arr", "store", "notify", "policy", "report", "trigger"}
-	testKits = []string{"internal/functest", "internal/azuritetest", "internal/browsertest", "internal/syncbuf"}
+	testKits = []string{"internal/functest", "internal/azuritetest", "internal/browsertest", "internal/syncbuf", "store/storetest", "notify/notifytest"}
+	// drivers are other implementations of an adapter's interface (in-memory
+	// records and bus); they may use their own adapter's types and nothing else.
+	drivers = []string{"store/memstore", "notify/membus"}
 )
 
 // layer names the layer of a module-relative package path.
@@ -32,6 +35,8 @@ func layer(p string) string {
 		return "domain"
 	case slices.Contains(adapters, p):
 		return "adapter"
+	case slices.Contains(drivers, p):
+		return "driver"
 	case p == "config":
 		return "config"
 	case p == "functions":
@@ -59,15 +64,16 @@ func layer(p string) string {
 var mayDependOn = map[string][]string{
 	"domain":    {},
 	"adapter":   {"domain", "internal"},
+	"driver":    {"domain", "adapter", "internal"}, // its own adapter only: see violations
 	"config":    {"domain", "adapter", "internal"},
 	"functions": {"domain", "adapter", "config", "internal"},
 	"function":  {"domain", "adapter", "config", "functions", "internal"},
 	"handler":   {"domain", "adapter", "config", "functions", "function", "internal"},
 	"cmd":       {"domain", "adapter", "config", "simulator", "internal"}, // the functions run in the handler
 	"simulator": {"domain", "internal"},
-	"internal":  {"domain", "adapter", "config", "functions", "function", "simulator", "internal", "testkit"},
-	"testkit":   {"domain", "adapter", "config", "functions", "function", "simulator", "internal", "testkit"},
-	"e2e":       {"domain", "adapter", "config", "functions", "function", "simulator", "internal", "testkit"},
+	"internal":  {"domain", "adapter", "driver", "config", "functions", "function", "simulator", "internal", "testkit"},
+	"testkit":   {"domain", "adapter", "driver", "config", "functions", "function", "simulator", "internal", "testkit"},
+	"e2e":       {"domain", "adapter", "driver", "config", "functions", "function", "simulator", "internal", "testkit"},
 }
 
 type pkg struct {
@@ -100,6 +106,8 @@ func violations(pkgs []pkg) []string {
 			switch {
 			case !slices.Contains(allowed, tl):
 				out = append(out, fmt.Sprintf("%s (%s) depends on %s (%s)", p.ImportPath, fl, d, tl))
+			case fl == "driver" && tl == "adapter" && !strings.HasPrefix(from, to+"/"):
+				out = append(out, fmt.Sprintf("%s depends on another adapter %s: a driver knows only its own adapter", p.ImportPath, d))
 			case fl == "function" && tl == "function":
 				out = append(out, fmt.Sprintf("%s depends on another function %s: share code through package functions", p.ImportPath, d))
 			}

@@ -147,7 +147,7 @@ func callExample(t *testing.T, c *Client, name, sid, cid string, body json.RawMe
 	case "CreateSession.json":
 		var b createSessionBody
 		_ = json.Unmarshal(body, &b)
-		r, err := c.CreateSession(ctx, sid, SessionSettings{MaxLeaseTimeMinutes: b.MaxLeaseTimeMinutes, Size: b.Size}, nil)
+		r, err := c.CreateSession(ctx, sid, SessionSettings(b), nil)
 		if err == nil {
 			if r.Created != (e.StatusCode == 201) {
 				t.Errorf("Created=%v for %d", r.Created, e.StatusCode)

@@ -187,5 +187,3 @@ func (c *countingTransport) Do(req *http.Request) (*http.Response, error) {
 	}
 	return c.fn(n, req), nil
 }
-
-func ptr[T any](v T) *T { return &v }

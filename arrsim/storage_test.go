@@ -3,17 +3,15 @@ package arrsim
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 	"github.com/arrops/arrops/internal/azurite"
+	"github.com/arrops/arrops/internal/azuritetest"
 )
 
 // storage is an Azurite blob service for conversion tests.
@@ -24,35 +22,16 @@ type storage struct {
 	cred   *azblob.SharedKeyCredential
 }
 
-// One Azurite serves the whole package: starting it takes seconds on the
-// shared 2-core machine. Tests use distinct containers.
-var shared struct {
-	once sync.Once
-	inst *azurite.Instance
-	err  error
-}
+// TestMain stops the package's shared Azurite: one serves the whole package,
+// as starting it takes seconds on the shared 2-core machine. Tests use
+// distinct containers.
+func TestMain(m *testing.M) { azuritetest.Main(m) }
 
-// TestMain stops the shared Azurite after the tests.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if shared.inst != nil {
-		shared.inst.Stop()
-	}
-	os.Exit(code)
-}
-
-// newStorage returns the shared Azurite, started on first use. Like
-// azuritetest.Start it skips when Azurite is not installed, except under CI.
+// newStorage returns the shared Azurite, started on first use (skipped under
+// -short, or when Azurite is not installed outside CI).
 func newStorage(t testing.TB) *storage {
 	t.Helper()
-	shared.once.Do(func() { shared.inst, shared.err = azurite.Start(context.Background(), azurite.Options{}) })
-	if errors.Is(shared.err, azurite.ErrNotInstalled) && os.Getenv("CI") == "" {
-		t.Skip(shared.err.Error())
-	}
-	if shared.err != nil {
-		t.Fatalf("azurite: %v", shared.err)
-	}
-	az := shared.inst
+	az := azuritetest.Shared(t).Instance
 	client, err := azblob.NewClientFromConnectionString(az.ConnectionString(), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -77,7 +77,7 @@ func startSystem(t testing.TB, opts stack.Options) *system {
 	if s.queues, err = notify.QueueService(cs, "", nil); err != nil {
 		t.Fatal(err)
 	}
-	s.bus = notify.NewLocal(s.queues)
+	s.bus = notify.NewLocal(s.queues, config.EventsTopic, config.CommandsQueue)
 	if s.blobs, err = azblob.NewClientFromConnectionString(cs, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +92,9 @@ func (s *system) send(body string, msg notify.Message) {
 	msg.Body = []byte(body)
 	if msg.MessageID == "" {
 		s.t.Fatal("send: a command needs a MessageID")
+	}
+	if msg.ReplyTo != "" {
+		s.replyQueue(msg.ReplyTo)
 	}
 	if err := s.bus.Publish(s.ctx, config.CommandsQueue, msg); err != nil {
 		s.t.Fatalf("send command: %v", err)
@@ -233,6 +236,19 @@ func (s *system) audit(messageID string) []*arrops.CommandAudit {
 		}
 	}
 	return out
+}
+
+// replyQueue creates the queue entity as a requester does before it sends
+// a command with ReplyTo entity: arrops never creates reply queues.
+func (s *system) replyQueue(entity string) {
+	s.t.Helper()
+	name, err := notify.QueueName(entity)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := s.queues.CreateQueue(s.ctx, name, nil); err != nil && !strings.Contains(err.Error(), "QueueAlreadyExists") {
+		s.t.Fatalf("create reply queue %s: %v", name, err)
+	}
 }
 
 // receive takes up to max messages from a local queue (a reply queue, or

@@ -162,7 +162,11 @@ func TestNoSecretsEscape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bus := notify.NewLocal(qs)
+	bus := notify.NewLocal(qs, config.CommandsQueue)
+	// The requester's reply queue: arrops never creates one.
+	if _, err := qs.CreateQueue(ctx, "secret-replies", nil); err != nil {
+		t.Fatal(err)
+	}
 	blobs, err := azblob.NewClientFromConnectionString(cs, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
 		// One line on stderr: the host reports it as an Error, which it is.
 		fmt.Fprintln(os.Stderr, "handler:", err)
 		os.Exit(1)
@@ -34,7 +34,7 @@ func main() {
 }
 
 // run starts the handler and serves until ctx is done.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	port := getenv("FUNCTIONS_CUSTOMHANDLER_PORT")
 	if port == "" {
 		return errors.New("setting FUNCTIONS_CUSTOMHANDLER_PORT: is required (the Functions host sets it)")

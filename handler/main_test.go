@@ -99,7 +99,7 @@ func TestRunSettings(t *testing.T) {
 			var stdout bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			err := run(ctx, []string{"handler"}, getenvOf(env), &stdout)
+			err := run(ctx, getenvOf(env), &stdout)
 			if err == nil {
 				t.Fatal("run accepted the settings")
 			}
@@ -141,7 +141,7 @@ func startHandler(t *testing.T, env map[string]string) (string, *syncbuf.Buffer,
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	began := time.Now()
-	go func() { errc <- run(ctx, []string{"handler"}, getenvOf(env), stdout) }()
+	go func() { errc <- run(ctx, getenvOf(env), stdout) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -259,6 +259,9 @@ func TestMainProcess(t *testing.T) {
 	if os.Getenv("ARROPS_HANDLER_RUN_MAIN") == "1" {
 		main()
 		return
+	}
+	if testing.Short() {
+		t.Skip("builds or starts processes: skipped under -short")
 	}
 	env := handlerEnv(freePort(t))
 	env["SHUTDOWN_TIME_ZONE"] = "Nowhere/Special"

@@ -25,13 +25,24 @@ type Local struct {
 	// PollInterval is how often Receive looks at an empty queue again.
 	PollInterval time.Duration
 
-	mu      sync.Mutex
-	created map[string]bool
+	mu          sync.Mutex
+	provisioned map[string]bool // queue name -> created yet
 }
 
-// NewLocal returns the local transport over a queue service.
-func NewLocal(queueService *azqueue.ServiceClient) *Local {
-	return &Local{svc: queueService, PollInterval: 200 * time.Millisecond, created: map[string]bool{}}
+// NewLocal returns the local transport over a queue service. provisioned
+// names the entities a deployment creates (on Service Bus: the infrastructure
+// templates), such as the events topic; Local creates their queues on first
+// use. Every other entity, such as a requester's reply queue, must exist:
+// as on Service Bus, publishing to or receiving from a missing one fails
+// with ErrNoSuchEntity and creates nothing.
+func NewLocal(queueService *azqueue.ServiceClient, provisioned ...string) *Local {
+	l := &Local{svc: queueService, PollInterval: 200 * time.Millisecond, provisioned: map[string]bool{}}
+	for _, e := range provisioned {
+		if name, err := QueueName(e); err == nil {
+			l.provisioned[name] = false
+		}
+	}
+	return l
 }
 
 // QueueName maps a Service Bus entity name to a storage queue name: lower
@@ -62,24 +73,24 @@ func QueueName(entity string) (string, error) {
 	return name, nil
 }
 
-// queue returns the client of entity's queue, creating the queue once per
-// name and Local.
+// queue returns the client of entity's queue, creating a provisioned
+// entity's queue once per name and Local.
 func (l *Local) queue(ctx context.Context, entity string) (*azqueue.QueueClient, string, error) {
 	name, err := QueueName(entity)
 	if err != nil {
 		return nil, "", err
 	}
 	l.mu.Lock()
-	done := l.created[name]
+	created, provisioned := l.provisioned[name]
 	l.mu.Unlock()
-	if !done {
+	if provisioned && !created {
 		_, err := l.svc.CreateQueue(ctx, name, nil)
 		var re *azcore.ResponseError
 		if err != nil && !(errors.As(err, &re) && re.StatusCode == http.StatusConflict) {
 			return nil, "", fmt.Errorf("create queue %s: %w", name, classify(err))
 		}
 		l.mu.Lock()
-		l.created[name] = true
+		l.provisioned[name] = true
 		l.mu.Unlock()
 	}
 	return l.svc.NewQueueClient(name), name, nil

@@ -103,7 +103,7 @@ func New(opts Options, cred azcore.TokenCredential) (*Bus, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := NewLocal(svc)
+	l := NewLocal(svc, arrops.EventsTopic)
 	return &Bus{Publisher: l, Receiver: l}, nil
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 func TestImport(t *testing.T) {
-	az := azuritetest.Start(t)
+	az := azuritetest.Shared(t)
 	f := newFixture(t, az, 0, nil)
 	ctx := ctxT(t)
 	day := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)

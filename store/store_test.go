@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/internal/azuritetest"
+	"github.com/arrops/arrops/store/storetest"
 )
 
 // counter is a pipeline policy counting the HTTP requests a Store sends
@@ -71,19 +70,16 @@ func ctxT(t testing.TB) context.Context {
 	return ctx
 }
 
-// TestStore runs everything that needs Azurite against one instance.
+// TestStore runs what only this driver has; TestConformance runs the suite
+// every driver passes.
 func TestStore(t *testing.T) {
-	az := azuritetest.Start(t)
+	az := azuritetest.Shared(t)
 	clock := func() time.Time { return t0.Add(2 * time.Hour) }
 	t.Run("EnsureTables", func(t *testing.T) { testEnsureTables(t, az) })
-	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, newFixture(t, az, 0, clock)) })
-	t.Run("CreateIdempotent", func(t *testing.T) { testCreateIdempotent(t, newFixture(t, az, 0, clock)) })
-	t.Run("ConcurrentCreate", func(t *testing.T) { testConcurrentCreate(t, newFixture(t, az, 0, clock)) })
-	t.Run("ConcurrentUpdate", func(t *testing.T) { testConcurrentUpdate(t, newFixture(t, az, 0, clock)) })
-	t.Run("Errors", func(t *testing.T) { testErrors(t, az, newFixture(t, az, 0, clock)) })
+	t.Run("Secrets", func(t *testing.T) { testSecrets(t, newFixture(t, az, 0, clock)) })
+	t.Run("HalfCreated", func(t *testing.T) { testHalfCreated(t, newFixture(t, az, 0, clock)) })
+	t.Run("Errors", func(t *testing.T) { testErrors(t, az) })
 	t.Run("RangePaging", func(t *testing.T) { testRangePaging(t, newFixture(t, az, 100, clock)) })
-	t.Run("Active", func(t *testing.T) { testActive(t, newFixture(t, az, 0, clock)) })
-	t.Run("Audit", func(t *testing.T) { testAudit(t, newFixture(t, az, 0, clock)) })
 	t.Run("RequestCounts", func(t *testing.T) { testRequestCounts(t, az, clock) })
 }
 
@@ -156,67 +152,18 @@ func testEnsureTables(t *testing.T, az *azuritetest.Instance) {
 	}
 }
 
-func testRoundTrip(t *testing.T, f *fixture) {
+// testSecrets writes records of every kind and checks none carries a
+// secret at rest.
+func testSecrets(t *testing.T, f *fixture) {
 	ctx := ctxT(t)
-	tests := []*arrops.Session{fullSession(), {ID: "min", Status: arrops.SessionStarting, CreatedAt: t0}}
-	for _, want := range tests {
-		want.ETag = ""
-		in := *want
-		got, created, err := f.st.CreateSession(ctx, &in)
-		if err != nil || !created {
-			t.Fatalf("create %s: created %v, %v", want.ID, created, err)
-		}
-		if got.ETag == "" || !got.UpdatedAt.Equal(t0.Add(2*time.Hour)) {
-			t.Errorf("create did not set ETag/UpdatedAt: %q %v", got.ETag, got.UpdatedAt)
-		}
-		read, err := f.st.GetSession(ctx, want.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if read.ETag != got.ETag {
-			t.Errorf("ETag after get %q, after create %q", read.ETag, got.ETag)
-		}
-		want.UpdatedAt, want.ETag = got.UpdatedAt, got.ETag
-		if !reflect.DeepEqual(read, want) {
-			t.Errorf("session round trip:\n got %+v\nwant %+v", read, want)
-		}
-		// Listing decodes the same record (ETag from odata.etag).
-		var listed []*arrops.Session
-		for s, err := range f.st.SessionsByDay(ctx, t0.Truncate(24*time.Hour), t0.Truncate(24*time.Hour).Add(24*time.Hour)) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s.ID == want.ID {
-				listed = append(listed, s)
-			}
-		}
-		if len(listed) != 1 || !reflect.DeepEqual(listed[0], want) {
-			t.Errorf("listed %+v, want %+v", listed, want)
-		}
-	}
-	// Clearing a field on update removes the property (replace, not merge).
-	s, _ := f.st.GetSession(ctx, "s-full_1")
-	s.Hostname, s.Tags = "", nil
-	if err := f.st.UpdateSession(ctx, s); err != nil {
+	if _, _, err := f.st.CreateSession(ctx, fullSession()); err != nil {
 		t.Fatal(err)
 	}
-	s2, _ := f.st.GetSession(ctx, "s-full_1")
-	if s2.Hostname != "" || s2.Tags != nil || s2.ETag != s.ETag {
-		t.Errorf("after clearing: hostname %q tags %v etag %q/%q", s2.Hostname, s2.Tags, s2.ETag, s.ETag)
-	}
-
-	c := fullConversion()
-	c.ETag = ""
-	got, created, err := f.st.CreateConversion(ctx, c)
-	if err != nil || !created {
-		t.Fatalf("create conversion: %v %v", created, err)
-	}
-	read, err := f.st.GetConversion(ctx, c.ID)
-	if err != nil {
+	if _, _, err := f.st.CreateConversion(ctx, fullConversion()); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(read, got) {
-		t.Errorf("conversion round trip:\n got %+v\nwant %+v", read, got)
+	if err := f.st.AppendAudit(ctx, arrops.CommandAudit{MessageID: "m", DeliveryCount: 1, Reason: "r"}); err != nil {
+		t.Fatal(err)
 	}
 	assertNoSecrets(t, f)
 }
@@ -252,35 +199,8 @@ func assertNoSecrets(t *testing.T, f *fixture) {
 	}
 }
 
-func testCreateIdempotent(t *testing.T, f *fixture) {
+func testHalfCreated(t *testing.T, f *fixture) {
 	ctx := ctxT(t)
-	first := &arrops.Session{ID: "redelivered", Status: arrops.SessionStarting, RequestedBy: "app-a", CreatedAt: t0}
-	if _, created, err := f.st.CreateSession(ctx, first); err != nil || !created {
-		t.Fatalf("first create: %v %v", created, err)
-	}
-	// The redelivery carries a later CreatedAt (another day) and other values:
-	// nothing is written, the first record comes back.
-	again := &arrops.Session{ID: "redelivered", Status: arrops.SessionStarting, RequestedBy: "app-b", CreatedAt: t0.Add(30 * time.Hour)}
-	got, created, err := f.st.CreateSession(ctx, again)
-	if err != nil || created {
-		t.Fatalf("redelivered create: created %v, %v", created, err)
-	}
-	if got.RequestedBy != "app-a" || !got.CreatedAt.Equal(t0) || got.ETag != first.ETag {
-		t.Errorf("redelivery returned %+v, want the first record", got)
-	}
-	n := 0
-	for s, err := range f.st.SessionsByDay(ctx, t0.Add(-48*time.Hour), t0.Add(72*time.Hour)) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.ID == "redelivered" {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Errorf("%d records for one id", n)
-	}
-
 	// A create that crashed after the index write: the redelivery completes it
 	// under the indexed day.
 	ix, _ := json.Marshal(indexEntity{PartitionKey: indexPartition, RowKey: "half-done", Day: "20261123"})
@@ -298,124 +218,8 @@ func testCreateIdempotent(t *testing.T, f *fixture) {
 	}
 }
 
-func testConcurrentCreate(t *testing.T, f *fixture) {
+func testErrors(t *testing.T, az *azuritetest.Instance) {
 	ctx := ctxT(t)
-	const n = 6
-	var wg sync.WaitGroup
-	var createdCount atomic.Int32
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, created, err := f.st.CreateSession(ctx, &arrops.Session{ID: "race", RequestedBy: fmt.Sprint(i), CreatedAt: t0})
-			if err != nil {
-				errs <- err
-			}
-			if created {
-				createdCount.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if createdCount.Load() != 1 {
-		t.Errorf("%d creators won, want 1", createdCount.Load())
-	}
-}
-
-func testConcurrentUpdate(t *testing.T, f *fixture) {
-	ctx := ctxT(t)
-	if _, _, err := f.st.CreateSession(ctx, &arrops.Session{ID: "contended", Status: arrops.SessionStarting, CreatedAt: t0}); err != nil {
-		t.Fatal(err)
-	}
-	a, _ := f.st.GetSession(ctx, "contended")
-	b, _ := f.st.GetSession(ctx, "contended")
-	a.Status, a.Hostname = arrops.SessionReady, "host-a"
-	if err := f.st.UpdateSession(ctx, a); err != nil {
-		t.Fatalf("first writer: %v", err)
-	}
-	b.StopReason = "writer b"
-	staleETag := b.ETag
-	err := f.st.UpdateSession(ctx, b)
-	if !errors.Is(err, ErrConcurrentUpdate) {
-		t.Fatalf("second writer: %v, want ErrConcurrentUpdate", err)
-	}
-	if b.ETag != staleETag {
-		t.Error("failed update changed the caller's ETag")
-	}
-	// Re-read and retry: both changes survive.
-	b, err = f.st.GetSession(ctx, "contended")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.StopReason = "writer b"
-	if err := f.st.UpdateSession(ctx, b); err != nil {
-		t.Fatalf("retry: %v", err)
-	}
-	final, _ := f.st.GetSession(ctx, "contended")
-	if final.Status != arrops.SessionReady || final.Hostname != "host-a" || final.StopReason != "writer b" {
-		t.Errorf("final record %+v lost a write", final)
-	}
-
-	// Many writers, each retrying on conflict: no update is lost.
-	if _, _, err := f.st.CreateConversion(ctx, &arrops.Conversion{ID: "counter", CreatedAt: t0}); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	const writers = 5
-	for i := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				c, err := f.st.GetConversion(ctx, "counter")
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				c.Note += fmt.Sprint(i)
-				err = f.st.UpdateConversion(ctx, c)
-				if err == nil {
-					return
-				}
-				if !errors.Is(err, ErrConcurrentUpdate) {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	c, _ := f.st.GetConversion(ctx, "counter")
-	if len(c.Note) != writers {
-		t.Errorf("note %q: want one digit per writer", c.Note)
-	}
-}
-
-func testErrors(t *testing.T, az *azuritetest.Instance, f *fixture) {
-	ctx := ctxT(t)
-	tests := []struct {
-		name string
-		err  error
-		code string
-	}{
-		{"get missing", func() error { _, err := f.st.GetSession(ctx, "nope"); return err }(), arrops.ENOTFOUND},
-		{"get missing conversion", func() error { _, err := f.st.GetConversion(ctx, "nope"); return err }(), arrops.ENOTFOUND},
-		{"invalid id", func() error { _, err := f.st.GetSession(ctx, "a/b"); return err }(), arrops.EINVALID},
-		{"create invalid id", func() error { _, _, err := f.st.CreateSession(ctx, &arrops.Session{ID: ""}); return err }(), arrops.EINVALID},
-		{"update without etag", f.st.UpdateSession(ctx, &arrops.Session{ID: "x"}), arrops.EINVALID},
-		{"update missing", f.st.UpdateSession(ctx, &arrops.Session{ID: "x", ETag: `W/"datetime'2026-01-01T00%3A00%3A00Z'"`}), arrops.ENOTFOUND},
-		{"audit without id", f.st.AppendAudit(ctx, arrops.CommandAudit{}), arrops.EINVALID},
-	}
-	for _, tt := range tests {
-		if got := arrops.ErrorCode(tt.err); got != tt.code {
-			t.Errorf("%s: %v (code %q), want %q", tt.name, tt.err, got, tt.code)
-		}
-	}
 	// A missing table is not a missing record: EINTERNAL, SDK error kept.
 	bad, err := NewFromConnectionString(az.ConnectionString, &Options{SessionsTable: "NoSuchTable"})
 	if err != nil {
@@ -520,116 +324,15 @@ func testRangePaging(t *testing.T, f *fixture) {
 	}
 }
 
-func testActive(t *testing.T, f *fixture) {
-	ctx := ctxT(t)
-	now := time.Date(2026, 11, 24, 0, 30, 0, 0, time.UTC)
-	seed := []*arrops.Session{
-		{ID: "ready-today", Status: arrops.SessionReady, CreatedAt: now.Add(-10 * time.Minute)},
-		{ID: "starting-2d", Status: arrops.SessionStarting, CreatedAt: now.Add(-50 * time.Hour)},
-		{ID: "ready-5d", Status: arrops.SessionReady, CreatedAt: now.Add(-5 * 24 * time.Hour)},
-		{ID: "stopped-today", Status: arrops.SessionStopped, CreatedAt: now.Add(-2 * time.Hour), StoppedAt: now.Add(-time.Hour)},
-		{ID: "expired-1d", Status: arrops.SessionExpired, CreatedAt: now.Add(-30 * time.Hour), StoppedAt: now.Add(-5 * time.Hour)},
-		{ID: "error-old", Status: arrops.SessionError, CreatedAt: now.Add(-30 * time.Hour), StoppedAt: now.Add(-29 * time.Hour)},
-		{ID: "skewed", Status: arrops.SessionStarting, CreatedAt: now.Add(time.Hour)},
-	}
-	for _, s := range seed {
-		if _, _, err := f.st.CreateSession(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ids := func(ss []*arrops.Session) string {
-		var out []string
-		for _, s := range ss {
-			out = append(out, s.ID)
-		}
-		return strings.Join(out, ",")
-	}
-	active, err := f.st.ActiveSessions(ctx, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := ids(active), "starting-2d,ready-today,skewed"; got != want {
-		t.Errorf("ActiveSessions = %s, want %s", got, want)
-	}
-	// The budget's finished sessions: stopped at or after since.
-	fin, err := f.st.FinishedSessionsSince(ctx, now.Add(-6*time.Hour), now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := ids(fin), "expired-1d,stopped-today"; got != want {
-		t.Errorf("FinishedSessionsSince = %s, want %s", got, want)
-	}
+// TestMain stops the package's shared Azurite.
+func TestMain(m *testing.M) { azuritetest.Main(m) }
 
-	convs := []*arrops.Conversion{
-		{ID: "running", Status: arrops.ConversionRunning, CreatedAt: now.Add(-time.Hour)},
-		{ID: "notstarted", Status: arrops.ConversionNotStarted, CreatedAt: now.Add(-time.Minute)},
-		{ID: "done", Status: arrops.ConversionSucceeded, CreatedAt: now.Add(-time.Hour)},
-		{ID: "rejected", Status: arrops.ConversionRejected, CreatedAt: now.Add(-time.Hour)},
-		{ID: "old-running", Status: arrops.ConversionRunning, CreatedAt: now.Add(-4 * 24 * time.Hour)},
-	}
-	for _, c := range convs {
-		if _, _, err := f.st.CreateConversion(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ac, err := f.st.ActiveConversions(ctx, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, c := range ac {
-		got = append(got, c.ID)
-	}
-	// "running" was created yesterday (23:30), so it comes first.
-	if strings.Join(got, ",") != "running,notstarted" {
-		t.Errorf("ActiveConversions = %v", got)
-	}
-	n := 0
-	for _, err := range f.st.ConversionsByDay(ctx, now.Add(-24*time.Hour), now) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		n++
-	}
-	if n != 4 {
-		t.Errorf("ConversionsByDay today: %d, want 4", n)
-	}
-}
+var _ storetest.Store = (*Store)(nil)
 
-func testAudit(t *testing.T, f *fixture) {
-	ctx := ctxT(t)
-	at := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
-	id := "msg/1?x"
-	for d := 1; d <= 3; d++ {
-		a := arrops.CommandAudit{MessageID: id, DeliveryCount: d, InvocationID: fmt.Sprintf("inv-%d", d), Action: arrops.ActionStart, SessionID: "s1",
-			RequestedBy: "app", Outcome: arrops.OutcomeRejected, Reason: fmt.Sprintf("try %d", d), At: at.Add(time.Duration(d) * time.Minute)}
-		if err := f.st.AppendAudit(ctx, a); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Delivery 2 written again (the handler retried its own write).
-	retry := arrops.CommandAudit{MessageID: id, DeliveryCount: 2, InvocationID: "inv-2", Action: arrops.ActionStart, SessionID: "s1",
-		RequestedBy: "app", Outcome: arrops.OutcomeAccepted, Reason: "second write", At: at.Add(2 * time.Minute)}
-	if err := f.st.AppendAudit(ctx, retry); err != nil {
-		t.Fatal(err)
-	}
-	var rows []*arrops.CommandAudit
-	for a, err := range f.st.AuditByDay(ctx, at.Truncate(24*time.Hour), at.Truncate(24*time.Hour).Add(24*time.Hour)) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows = append(rows, a)
-	}
-	if len(rows) != 3 {
-		t.Fatalf("%d audit rows, want 3", len(rows))
-	}
-	if !reflect.DeepEqual(rows[1], &retry) {
-		t.Errorf("row 2 = %+v, want %+v", rows[1], retry)
-	}
-	for i, r := range rows {
-		if r.DeliveryCount != i+1 || r.MessageID != id {
-			t.Errorf("row %d = %+v", i, r)
-		}
-	}
-	assertNoSecrets(t, f)
+// TestConformance runs the drivers' conformance suite against Table Storage
+// (Azurite); store/memstore runs the same suite in memory.
+func TestConformance(t *testing.T) {
+	storetest.RunConformanceTests(t, func(t *testing.T, now func() time.Time) storetest.Store {
+		return newFixture(t, azuritetest.Shared(t), 0, now).st
+	})
 }

@@ -123,12 +123,9 @@ func (r *HTTPRequest) DecodeBody(v any) error {
 	return nil
 }
 
-// sensitiveHeaders and sensitiveQuery carry credentials: function keys,
-// tokens, SAS signatures.
-var (
-	sensitiveHeaders = []string{"x-functions-key", "authorization", "proxy-authorization", "cookie", "set-cookie", "x-ms-client-principal", "x-ms-token-aad-access-token", "x-ms-token-aad-id-token", "x-ms-token-aad-refresh-token"}
-	sensitiveQuery   = []string{"code", "sig", "token", "access_token", "key"}
-)
+// sensitiveQuery are the query parameters that carry credentials: function
+// keys, tokens, SAS signatures.
+var sensitiveQuery = []string{"code", "sig", "token", "access_token", "key"}
 
 // RedactedURL returns URL with credential query parameters (the function
 // key "code", SAS "sig", tokens) replaced by REDACTED.

@@ -290,6 +290,7 @@ func (sc *shadowCheck) int(inv *Invocation, key string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
+		//lint:ignore ST1005 Metadata.<key> names the payload field
 		return 0, fmt.Errorf("Metadata.%s %q is not an integer", key, s)
 	}
 	return n, nil
@@ -299,6 +300,7 @@ func (sc *shadowCheck) time(inv *Invocation, key string) (time.Time, error) {
 	s := sc.text(inv, key)
 	t, err := parseTime(s)
 	if err != nil {
+		//lint:ignore ST1005 Metadata.<key> names the payload field
 		return time.Time{}, fmt.Errorf("Metadata.%s %q is not a timestamp", key, s)
 	}
 	return t, nil

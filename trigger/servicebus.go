@@ -169,6 +169,7 @@ func appProperties(inv *Invocation) (map[string]any, error) {
 		}
 		var props map[string]any
 		if err := json.Unmarshal(raw, &props); err != nil {
+			//lint:ignore ST1005 Metadata.<key> names the payload field
 			return nil, fmt.Errorf("Metadata.%s: %w", key, err)
 		}
 		return props, nil

@@ -104,7 +104,7 @@ func openLocalBus(ctx context.Context, cfg *config.Config, withReplies bool) (*l
 	if err != nil {
 		return nil, err
 	}
-	b := &localBus{svc: svc, pub: notify.NewLocal(svc)}
+	b := &localBus{svc: svc, pub: notify.NewLocal(svc, config.CommandsQueue)}
 	if withReplies {
 		var r [6]byte
 		rand.Read(r[:])

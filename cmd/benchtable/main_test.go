@@ -159,6 +159,9 @@ func TestRunWithoutProcesses(t *testing.T) {
 
 // TestStartServer starts the hello server as the start-up measurement does.
 func TestStartServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds or starts processes: skipped under -short")
+	}
 	dir := t.TempDir()
 	handler, hello, err := build(t.Context(), dir)
 	if err != nil {

@@ -36,6 +36,9 @@ func TestRunErrors(t *testing.T) {
 }
 
 func TestRunStartsHandlerAndStopsOnCancel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds or starts processes: skipped under -short")
+	}
 	dir := t.TempDir()
 	handler := filepath.Join(dir, "handler")
 	if out, err := exec.Command("go", "build", "-o", handler, "../../internal/devhost/testdata/echohandler").CombinedOutput(); err != nil {

@@ -17,6 +17,9 @@ const standin = "./cmd/package/testdata/standin"
 
 func build(t *testing.T, args ...string) (string, string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds or starts processes: skipped under -short")
+	}
 	out := filepath.Join(t.TempDir(), "arrops.zip")
 	var stdout bytes.Buffer
 	args = append([]string{"-o", out}, args...)
@@ -73,6 +76,9 @@ func TestPackageIsReproducible(t *testing.T) {
 
 func TestPackageDir(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds or starts processes: skipped under -short")
+	}
 	dir := filepath.Join(t.TempDir(), "pkg")
 	build(t, "-handler-pkg", standin, "-dir", dir)
 	st, err := os.Stat(filepath.Join(dir, "handler"))
@@ -100,16 +106,20 @@ func TestPackageDir(t *testing.T) {
 
 func TestPackageErrors(t *testing.T) {
 	tests := []struct {
-		name string
-		args []string
-		want string
+		name  string
+		args  []string
+		want  string
+		build bool // runs go build
 	}{
-		{"handler does not build", []string{"-handler-pkg", "./cmd/package/testdata/nosuch"}, "go build ./cmd/package/testdata/nosuch"},
-		{"stray argument", []string{"extra"}, "unexpected arguments"},
-		{"root without functions", []string{"-root", "testdata"}, "host.json"},
+		{"handler does not build", []string{"-handler-pkg", "./cmd/package/testdata/nosuch"}, "go build ./cmd/package/testdata/nosuch", true},
+		{"stray argument", []string{"extra"}, "unexpected arguments", false},
+		{"root without functions", []string{"-root", "testdata"}, "host.json", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.build && testing.Short() {
+				t.Skip("builds or starts processes: skipped under -short")
+			}
 			args := append([]string{"-o", filepath.Join(t.TempDir(), "x.zip")}, tc.args...)
 			err := run(context.Background(), args, func(string) string { return "" }, &bytes.Buffer{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -24,22 +24,22 @@ import (
 	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/commands"
-	"github.com/arrops/arrops/internal/azuritetest"
 	"github.com/arrops/arrops/internal/functest"
 	"github.com/arrops/arrops/internal/syncbuf"
 	"github.com/arrops/arrops/notify"
 	"github.com/arrops/arrops/store"
+	"github.com/arrops/arrops/store/memstore"
 	"github.com/arrops/arrops/trigger"
 )
 
-// cmdEnv is the commands function wired to a real Azurite (own tables), an
-// in-process simulator over HTTP and a recording bus.
+// cmdEnv is the commands function wired to records in memory, an
+// in-process simulator over HTTP and the memory bus.
 type cmdEnv struct {
 	t       testing.TB
 	arrc    *arr.Client
 	ctx     context.Context
 	sim     *arrsim.Server
-	st      *store.Store
+	st      *memstore.Store
 	bus     *functest.Bus
 	handler http.HandlerFunc
 	stdout  *syncbuf.Buffer
@@ -50,7 +50,7 @@ type cmdEnv struct {
 	cfg         *config.Config
 }
 
-func newCmdEnv(t testing.TB, az *azuritetest.Instance) *cmdEnv {
+func newCmdEnv(t testing.TB) *cmdEnv {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -58,8 +58,8 @@ func newCmdEnv(t testing.TB, az *azuritetest.Instance) *cmdEnv {
 	// No client retries: a transient ARR answer must reach the function, which
 	// fails the invocation so the host redelivers.
 	arrc := functest.ARR(t, url, azpolicy.ClientOptions{Retry: functest.NoRetries})
-	st := functest.Store(t, az.ConnectionString, functest.FreshTables("Cmd"))
-	cfg := functest.Config(t, az.ConnectionString, map[string]string{"ARR_DEFAULT_LEASE_MINUTES": "45"})
+	st := functest.Records()
+	cfg := functest.Config(t, functest.NoStorage, map[string]string{"ARR_DEFAULT_LEASE_MINUTES": "45"})
 	e := &cmdEnv{t: t, ctx: ctx, sim: sim, arrc: arrc, st: st, bus: &functest.Bus{}, stdout: &syncbuf.Buffer{}, cfg: cfg}
 	records := &functions.Lazy[commands.Records]{New: func(context.Context) (commands.Records, error) {
 		if e.storageDown.Load() {
@@ -144,19 +144,18 @@ func replies(t *testing.T, msgs []notify.Message, subject string) []arrops.Comma
 	return out
 }
 
-// TestCommands runs every commands scenario against one Azurite.
+// TestCommands runs every commands scenario, each on its own records.
 func TestCommands(t *testing.T) {
-	az := azuritetest.Start(t)
-	t.Run("StartIdempotent", func(t *testing.T) { testStartIdempotent(t, newCmdEnv(t, az)) })
-	t.Run("StartFixture", func(t *testing.T) { testStartFixture(t, newCmdEnv(t, az)) })
-	t.Run("Conflict", func(t *testing.T) { testConflict(t, newCmdEnv(t, az)) })
-	t.Run("Stop", func(t *testing.T) { testStop(t, newCmdEnv(t, az)) })
-	t.Run("Extend", func(t *testing.T) { testExtend(t, newCmdEnv(t, az)) })
-	t.Run("Transient", func(t *testing.T) { testTransient(t, newCmdEnv(t, az)) })
-	t.Run("Unauthorized", func(t *testing.T) { testUnauthorized(t, newCmdEnv(t, az)) })
-	t.Run("Malformed", func(t *testing.T) { testMalformed(t, newCmdEnv(t, az)) })
-	t.Run("ReplyQueueGone", func(t *testing.T) { testReplyQueueGone(t, newCmdEnv(t, az)) })
-	t.Run("StorageDown", func(t *testing.T) { testStorageDown(t, newCmdEnv(t, az)) })
+	t.Run("StartIdempotent", func(t *testing.T) { testStartIdempotent(t, newCmdEnv(t)) })
+	t.Run("StartFixture", func(t *testing.T) { testStartFixture(t, newCmdEnv(t)) })
+	t.Run("Conflict", func(t *testing.T) { testConflict(t, newCmdEnv(t)) })
+	t.Run("Stop", func(t *testing.T) { testStop(t, newCmdEnv(t)) })
+	t.Run("Extend", func(t *testing.T) { testExtend(t, newCmdEnv(t)) })
+	t.Run("Transient", func(t *testing.T) { testTransient(t, newCmdEnv(t)) })
+	t.Run("Unauthorized", func(t *testing.T) { testUnauthorized(t, newCmdEnv(t)) })
+	t.Run("Malformed", func(t *testing.T) { testMalformed(t, newCmdEnv(t)) })
+	t.Run("ReplyQueueGone", func(t *testing.T) { testReplyQueueGone(t, newCmdEnv(t)) })
+	t.Run("StorageDown", func(t *testing.T) { testStorageDown(t, newCmdEnv(t)) })
 }
 
 // The same start delivered three times: one ARR session, one record, one
@@ -474,7 +473,7 @@ func testMalformed(t *testing.T, e *cmdEnv) {
 // A requester that deleted its reply queue does not make the command fail
 // for ever: the outcome is in the audit row.
 func testReplyQueueGone(t *testing.T, e *cmdEnv) {
-	e.bus.FailOn(map[string]error{"gone-replies": notify.ErrNoSuchEntity})
+	e.bus.Missing("gone-replies")
 	if code, _ := e.deliver("m-g1", `{"action":"start","sessionId":"gone-1"}`, 1, "gone-replies"); code != http.StatusOK {
 		t.Fatalf("status %d", code)
 	}
@@ -559,7 +558,7 @@ func FuzzCommandsBody(f *testing.F) {
 		`{"action":"START","size":"premium","maxLeaseTimeMinutes":0}`, `{"action":"start","tags":{"a":"b"}}`, `null`, `"start"`, "\xff\xfe"} {
 		f.Add(s)
 	}
-	e := newCmdEnv(f, azuritetest.Start(f))
+	e := newCmdEnv(f)
 	var n atomic.Int64
 	f.Fuzz(func(t *testing.T, body string) {
 		id := fmt.Sprintf("fz-%d", n.Add(1))

@@ -99,7 +99,7 @@ func newEnv(t testing.TB, settings map[string]string, simOpts arrsim.Options) *e
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.bus = notify.NewLocal(qs)
+	e.bus = notify.NewLocal(qs, config.EventsTopic)
 	if e.blobs, err = azblob.NewClientFromConnectionString(e.az.ConnectionString, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/report"
-	"github.com/arrops/arrops/internal/azuritetest"
 	"github.com/arrops/arrops/internal/functest"
 	"github.com/arrops/arrops/trigger"
 )
@@ -69,8 +68,7 @@ func (e *reportEnv) get(query map[string]string, accept string) trigger.HTTPResp
 }
 
 func TestReportFunction(t *testing.T) {
-	az := azuritetest.Start(t)
-	st := functest.Store(t, az.ConnectionString, functest.FreshTables("Rep"))
+	st := functest.Records()
 	ctx := context.Background()
 	day := time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC)
 	seed := []*arrops.Session{

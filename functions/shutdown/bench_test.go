@@ -14,6 +14,7 @@ import (
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/arr"
 	"github.com/arrops/arrops/arrsim"
+	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/shutdown"
 	"github.com/arrops/arrops/internal/azuritetest"
@@ -52,7 +53,7 @@ func newBenchSDEnv(tb testing.TB) *benchSDEnv {
 	}
 	cfg := functest.Config(tb, az.ConnectionString, map[string]string{"SHUTDOWN_MAX_READY_MINUTES": "60", "SHUTDOWN_WARNING_MINUTES": "0"})
 	e := &benchSDEnv{ctx: ctx, sim: sim, arrc: arrc, st: st, now: time.Now().UTC()}
-	e.deps = shutdown.Deps{Config: cfg, ARR: functions.Value(arrc), Bus: functions.Value[functions.Publisher](notify.NewLocal(qs)),
+	e.deps = shutdown.Deps{Config: cfg, ARR: functions.Value(arrc), Bus: functions.Value[functions.Publisher](notify.NewLocal(qs, config.EventsTopic)),
 		Records: functions.Value[shutdown.Records](st), Now: func() time.Time { return e.now }}
 	return e
 }

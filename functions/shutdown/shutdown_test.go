@@ -19,9 +19,8 @@ import (
 	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/shutdown"
-	"github.com/arrops/arrops/internal/azuritetest"
 	"github.com/arrops/arrops/internal/functest"
-	"github.com/arrops/arrops/store"
+	"github.com/arrops/arrops/store/memstore"
 	"github.com/arrops/arrops/trigger"
 )
 
@@ -78,16 +77,16 @@ type sdEnv struct {
 	sim  *arrsim.Server
 	gate *sdStopGate
 	arrc *arr.Client
-	st   *store.Store
+	st   *memstore.Store
 	bus  *functest.Bus
 	deps shutdown.Deps
 	now  time.Time
 	logs *bytes.Buffer
 }
 
-// newSDEnv wires the shutdown function to a real Azurite (own tables), the
-// simulator over HTTP and a recording bus, with the given app settings.
-func newSDEnv(t *testing.T, az *azuritetest.Instance, settings map[string]string) *sdEnv {
+// newSDEnv wires the shutdown function to records in memory, the
+// simulator over HTTP and the memory bus, with the given app settings.
+func newSDEnv(t *testing.T, settings map[string]string) *sdEnv {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -98,8 +97,8 @@ func newSDEnv(t *testing.T, az *azuritetest.Instance, settings map[string]string
 		return gate
 	})
 	arrc := functest.ARR(t, url, azpolicy.ClientOptions{Retry: functest.FastRetries})
-	st := functest.Store(t, az.ConnectionString, functest.FreshTables("Sd"))
-	cfg := functest.Config(t, az.ConnectionString, settings)
+	st := functest.Records()
+	cfg := functest.Config(t, functest.NoStorage, settings)
 	e := &sdEnv{t: t, ctx: ctx, sim: sim, gate: gate, arrc: arrc, st: st, bus: &functest.Bus{}, logs: &bytes.Buffer{},
 		now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)} // a Tuesday morning
 	e.deps = shutdown.Deps{Config: cfg, ARR: functions.Value(arrc), Bus: functions.Value[functions.Publisher](e.bus),
@@ -153,30 +152,29 @@ func (e *sdEnv) record(id string) *arrops.Session {
 func (e *sdEnv) stopCalls() int64 { return e.sim.Stats().StopSession }
 
 func TestShutdown(t *testing.T) {
-	az := azuritetest.Start(t)
 	t.Run("MaxReady", func(t *testing.T) {
-		testMaxReady(t, newSDEnv(t, az, map[string]string{"SHUTDOWN_MAX_READY_MINUTES": "60", "SHUTDOWN_WARNING_MINUTES": "10",
+		testMaxReady(t, newSDEnv(t, map[string]string{"SHUTDOWN_MAX_READY_MINUTES": "60", "SHUTDOWN_WARNING_MINUTES": "10",
 			"SHUTDOWN_ABSOLUTE_MAX_MINUTES": "120", "SHUTDOWN_CONCURRENCY": "2"}))
 	})
 	t.Run("DryRun", func(t *testing.T) {
-		testDryRun(t, newSDEnv(t, az, map[string]string{"SHUTDOWN_MAX_READY_MINUTES": "30", "SHUTDOWN_WARNING_MINUTES": "0",
+		testDryRun(t, newSDEnv(t, map[string]string{"SHUTDOWN_MAX_READY_MINUTES": "30", "SHUTDOWN_WARNING_MINUTES": "0",
 			"SHUTDOWN_DRY_RUN": "true"}))
 	})
 	t.Run("QuietHours", func(t *testing.T) {
-		testQuietHours(t, newSDEnv(t, az, map[string]string{"SHUTDOWN_QUIET_HOURS": "19:00-07:00", "SHUTDOWN_TIME_ZONE": "Asia/Tokyo",
+		testQuietHours(t, newSDEnv(t, map[string]string{"SHUTDOWN_QUIET_HOURS": "19:00-07:00", "SHUTDOWN_TIME_ZONE": "Asia/Tokyo",
 			"SHUTDOWN_WARNING_MINUTES": "0"}))
 	})
 	t.Run("Budget", func(t *testing.T) {
-		testBudget(t, newSDEnv(t, az, map[string]string{"SHUTDOWN_DAILY_BUDGET_MINUTES": "90", "SHUTDOWN_WARNING_MINUTES": "0"}))
+		testBudget(t, newSDEnv(t, map[string]string{"SHUTDOWN_DAILY_BUDGET_MINUTES": "90", "SHUTDOWN_WARNING_MINUTES": "0"}))
 	})
 	t.Run("StoppedElsewhere", func(t *testing.T) {
-		testStoppedElsewhere(t, newSDEnv(t, az, map[string]string{"SHUTDOWN_MAX_READY_MINUTES": "10", "SHUTDOWN_WARNING_MINUTES": "0"}))
+		testStoppedElsewhere(t, newSDEnv(t, map[string]string{"SHUTDOWN_MAX_READY_MINUTES": "10", "SHUTDOWN_WARNING_MINUTES": "0"}))
 	})
 	t.Run("Unauthorized", func(t *testing.T) {
-		testUnauthorized(t, newSDEnv(t, az, map[string]string{"SHUTDOWN_MAX_READY_MINUTES": "10", "SHUTDOWN_WARNING_MINUTES": "0"}))
+		testUnauthorized(t, newSDEnv(t, map[string]string{"SHUTDOWN_MAX_READY_MINUTES": "10", "SHUTDOWN_WARNING_MINUTES": "0"}))
 	})
 	t.Run("Function", func(t *testing.T) {
-		testShutdownFunction(t, newSDEnv(t, az, map[string]string{"SHUTDOWN_MAX_READY_MINUTES": "10"}))
+		testShutdownFunction(t, newSDEnv(t, map[string]string{"SHUTDOWN_MAX_READY_MINUTES": "10"}))
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/arrops/arrops/arr"
 	"github.com/arrops/arrops/arrsim"
+	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/watch"
 	"github.com/arrops/arrops/internal/azuritetest"
@@ -46,7 +47,7 @@ func newBenchWatchEnv(tb testing.TB, sessions int) *benchWatchEnv {
 	}
 	cfg := functest.Config(tb, az.ConnectionString)
 	e := &benchWatchEnv{ctx: ctx, sim: sim, arrc: arrc, tables: tables}
-	e.deps = watch.Deps{Config: cfg, ARR: functions.Value(arrc), Bus: functions.Value[functions.Publisher](notify.NewLocal(qs)),
+	e.deps = watch.Deps{Config: cfg, ARR: functions.Value(arrc), Bus: functions.Value[functions.Publisher](notify.NewLocal(qs, config.EventsTopic)),
 		Records: functions.Value[watch.Records](st), Now: time.Now}
 	for i := range sessions {
 		if _, err := arrc.CreateSession(ctx, fmt.Sprintf("wb-%04d", i), arr.SessionSettings{MaxLeaseTimeMinutes: 600, Size: "Standard"}, nil); err != nil {

@@ -19,9 +19,8 @@ import (
 	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/watch"
-	"github.com/arrops/arrops/internal/azuritetest"
 	"github.com/arrops/arrops/internal/functest"
-	"github.com/arrops/arrops/store"
+	"github.com/arrops/arrops/store/memstore"
 )
 
 const (
@@ -47,7 +46,7 @@ func raceBus(seed1, seed2 uint64) *functest.Bus {
 // as two function hosts would have, sharing the recording bus.
 type raceWatcher struct {
 	deps  watch.Deps
-	store *store.Store
+	store *memstore.Store
 }
 
 // TestSweepRace runs two watch instances against the same records, both
@@ -61,22 +60,22 @@ type raceWatcher struct {
 // every tag write. No duplicate event: each transition is published exactly
 // once per entity under its deterministic message id, and nothing else is.
 func TestSweepRace(t *testing.T) {
-	az := azuritetest.Start(t)
-	t.Run("two sweeps and a writer", func(t *testing.T) { testSweepRace(t, az) })
-	t.Run("stale view after a conflict", func(t *testing.T) { testStaleView(t, az) })
-	t.Run("claim cleared after a conflict", func(t *testing.T) { testClaimCleared(t, az) })
+	t.Run("two sweeps and a writer", testSweepRace)
+	t.Run("stale view after a conflict", testStaleView)
+	t.Run("claim cleared after a conflict", testClaimCleared)
 }
 
-func testSweepRace(t *testing.T, az *azuritetest.Instance) {
+func testSweepRace(t *testing.T) {
 	const sessions = 24
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 
 	sim, url := functest.Sim(t, arrsim.Options{ReadyAfter: raceReady, Seed: 7}, nil)
 	newARR := func() *arr.Client { return functest.ARR(t, url, azpolicy.ClientOptions{Retry: functest.FastRetries}) }
-	tables := functest.FreshTables("Race")
-	newStore := func() *store.Store { return functest.Store(t, az.ConnectionString, tables) }
-	cfg := functest.Config(t, az.ConnectionString, map[string]string{"WATCH_CONCURRENCY": "8"})
+	// One record store: the table both instances (and the writer) share.
+	records := functest.Records()
+	newStore := func() *memstore.Store { return records }
+	cfg := functest.Config(t, functest.NoStorage, map[string]string{"WATCH_CONCURRENCY": "8"})
 	bus := raceBus(1, 2)
 	var watchers [2]raceWatcher
 	for i := range watchers {
@@ -300,10 +299,10 @@ func testSweepRace(t *testing.T, az *azuritetest.Instance) {
 // command records it Stopped. The sweep's write fails on the ETag, it
 // re-reads — and must not apply its older Ready view over Stopped, nor
 // announce anything.
-func testStaleView(t *testing.T, az *azuritetest.Instance) {
+func testStaleView(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	st := functest.Store(t, az.ConnectionString, functest.FreshTables("Stale"))
+	st := functest.Records()
 	now := time.Now().UTC()
 	rec, _, err := st.CreateSession(ctx, &arrops.Session{ID: "stale-1", Status: arrops.SessionStarting,
 		Announced: arrops.SessionStarting, Origin: arrops.OriginCommand, CreatedAt: now})
@@ -342,10 +341,10 @@ func testStaleView(t *testing.T, az *azuritetest.Instance) {
 // conflict; the claim must still be cleared (on the fresh record, keeping the
 // other write), or a later sweep would publish the event again once the
 // claim is stale.
-func testClaimCleared(t *testing.T, az *azuritetest.Instance) {
+func testClaimCleared(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	st := functest.Store(t, az.ConnectionString, functest.FreshTables("Claim"))
+	st := functest.Records()
 	now := time.Now().UTC()
 	rec, _, err := st.CreateSession(ctx, &arrops.Session{ID: "claim-1", Status: arrops.SessionStarting,
 		Announced: arrops.SessionStarting, Origin: arrops.OriginExternal, CreatedAt: now})

@@ -17,9 +17,8 @@ import (
 	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/watch"
-	"github.com/arrops/arrops/internal/azuritetest"
 	"github.com/arrops/arrops/internal/functest"
-	"github.com/arrops/arrops/store"
+	"github.com/arrops/arrops/store/memstore"
 	"github.com/arrops/arrops/trigger"
 )
 
@@ -37,25 +36,21 @@ type watchEnv struct {
 	ctx  context.Context
 	sim  *arrsim.Server
 	arrc *arr.Client
-	st   *store.Store
+	st   *memstore.Store
 	bus  *functest.Bus
-	// writes counts table requests that are not reads, independently of
-	// the function's own Stats.
-	writes *functest.Requests
-	deps   watch.Deps
-	now    time.Time
+	deps watch.Deps
+	now  time.Time
 }
 
-func newWatchEnv(t *testing.T, az *azuritetest.Instance) *watchEnv {
+func newWatchEnv(t *testing.T) *watchEnv {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	sim, url := functest.Sim(t, arrsim.Options{ReadyAfter: time.Second}, nil)
 	arrc := functest.ARR(t, url, azpolicy.ClientOptions{Retry: functest.FastRetries})
-	wc := &functest.Requests{}
-	st := functest.Store(t, az.ConnectionString, functest.FreshTables("Watch"), wc)
-	cfg := functest.Config(t, az.ConnectionString, map[string]string{"WATCH_CONCURRENCY": "3"})
-	e := &watchEnv{t: t, ctx: ctx, sim: sim, arrc: arrc, st: st, bus: &functest.Bus{}, writes: wc, now: time.Now().UTC().Truncate(time.Millisecond)}
+	st := functest.Records()
+	cfg := functest.Config(t, functest.NoStorage, map[string]string{"WATCH_CONCURRENCY": "3"})
+	e := &watchEnv{t: t, ctx: ctx, sim: sim, arrc: arrc, st: st, bus: &functest.Bus{}, now: time.Now().UTC().Truncate(time.Millisecond)}
 	e.deps = watch.Deps{Config: cfg, ARR: functions.Value(arrc), Bus: functions.Value[functions.Publisher](e.bus),
 		Records: functions.Value[watch.Records](st), Now: func() time.Time { return e.now }}
 	return e
@@ -89,6 +84,13 @@ func (e *watchEnv) record(id string) *arrops.Session {
 	return s
 }
 
+// tableWrites counts the record writes so far, independently of the
+// function's own Stats.
+func (e *watchEnv) tableWrites() int64 {
+	_, w := e.st.Requests()
+	return w
+}
+
 func (e *watchEnv) sweep() watch.Stats {
 	e.t.Helper()
 	st, err := watch.Sweep(e.ctx, e.deps)
@@ -99,10 +101,9 @@ func (e *watchEnv) sweep() watch.Stats {
 }
 
 func TestWatch(t *testing.T) {
-	az := azuritetest.Start(t)
-	t.Run("Sweep", func(t *testing.T) { testWatchSweep(t, newWatchEnv(t, az)) })
-	t.Run("Function", func(t *testing.T) { testWatchFunction(t, newWatchEnv(t, az)) })
-	t.Run("ListFails", func(t *testing.T) { testWatchListFails(t, newWatchEnv(t, az)) })
+	t.Run("Sweep", func(t *testing.T) { testWatchSweep(t, newWatchEnv(t)) })
+	t.Run("Function", func(t *testing.T) { testWatchFunction(t, newWatchEnv(t)) })
+	t.Run("ListFails", func(t *testing.T) { testWatchListFails(t, newWatchEnv(t)) })
 }
 
 // One sweep over a mix: sessions in ARR's list (recorded and not), recorded
@@ -174,9 +175,9 @@ func testWatchSweep(t *testing.T, e *watchEnv) {
 	e.now = e.now.Add(3 * time.Minute)
 	etag := e.record("w-listed").ETag
 	sent := len(subjects(e.bus, config.EventsTopic))
-	w0 := e.writes.Writes.Load()
+	w0 := e.tableWrites()
 	st = e.sweep()
-	if n := e.writes.Writes.Load() - w0; n != 0 || st.Writes != 0 {
+	if n := e.tableWrites() - w0; n != 0 || st.Writes != 0 {
 		t.Errorf("unchanged sweep made %d table writes (stats %d), want 0", n, st.Writes)
 	}
 	if got := e.record("w-listed").ETag; got != etag {
@@ -223,7 +224,7 @@ func testWatchListFails(t *testing.T, e *watchEnv) {
 		{arrsim.Faults{Forbidden403Next: 1}, http.StatusForbidden, arrops.EUNAUTHORIZED},
 	} {
 		e.sim.SetFaults(tt.faults)
-		w0 := e.writes.Writes.Load()
+		w0 := e.tableWrites()
 		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
 		_, err := watch.Sweep(ctx, e.deps)
 		cancel()
@@ -234,7 +235,7 @@ func testWatchListFails(t *testing.T, e *watchEnv) {
 		if arrops.ErrorCode(err) != tt.code {
 			t.Errorf("ARR %d: class %q, want %q", tt.status, arrops.ErrorCode(err), tt.code)
 		}
-		if n := e.writes.Writes.Load() - w0; n != 0 {
+		if n := e.tableWrites() - w0; n != 0 {
 			t.Errorf("%d writes after a failed List", n)
 		}
 	}

@@ -29,10 +29,14 @@ const (
 	Height = 900
 )
 
-// Require skips tb when Chromium is not installed, but fails it under CI
-// (CI=true), where a silent skip would hide a broken setup.
+// Require skips tb under -short or when Chromium is not installed, but fails
+// it under CI (CI=true) without Chromium, where a silent skip would hide a
+// broken setup.
 func Require(tb testing.TB) {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("starts Chromium: skipped under -short")
+	}
 	if _, err := os.Stat(ChromiumPath); err != nil {
 		if os.Getenv("CI") != "" {
 			tb.Fatalf("CI is set but %s is missing (.ci/run installs Debian's chromium): %v", ChromiumPath, err)

@@ -158,9 +158,6 @@ func New(opts Options) (*Host, error) {
 	return h, nil
 }
 
-// App returns the loaded configuration.
-func (h *Host) App() *App { return h.app }
-
 // Supervisor returns the handler supervisor (for status and tests).
 func (h *Host) Supervisor() *Supervisor { return h.sup }
 

@@ -20,7 +20,7 @@ import (
 
 	"github.com/arrops/arrops/internal/syncbuf"
 
-	"github.com/arrops/arrops/internal/azurite"
+	"github.com/arrops/arrops/internal/azuritetest"
 	"github.com/arrops/arrops/internal/modroot"
 )
 
@@ -33,10 +33,6 @@ var (
 	echoOnce sync.Once
 	echoBin  string
 	echoErr  error
-
-	storageOnce sync.Once
-	storage     *azurite.Instance
-	storageErr  error
 )
 
 func TestMain(m *testing.M) {
@@ -50,17 +46,16 @@ func testMain(m *testing.M) int {
 		return 2
 	}
 	defer os.RemoveAll(tmpDir)
-	defer func() {
-		if storage != nil {
-			storage.Stop()
-		}
-	}()
+	defer azuritetest.StopShared()
 	return m.Run()
 }
 
 // echoHandler builds testdata/echohandler once.
 func echoHandler(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds or starts processes: skipped under -short")
+	}
 	echoOnce.Do(func() {
 		bin := filepath.Join(tmpDir, "echohandler")
 		out, err := exec.Command("go", "build", "-o", bin, "./testdata/echohandler").CombinedOutput()
@@ -76,20 +71,12 @@ func echoHandler(t testing.TB) string {
 	return echoBin
 }
 
-// needStorage starts the package's Azurite on first use and returns its
-// connection string; it skips when Azurite is not installed outside CI.
+// needStorage returns the connection string of the package's Azurite,
+// started on first use (skipped under -short, or when Azurite is not
+// installed outside CI).
 func needStorage(t testing.TB) string {
 	t.Helper()
-	storageOnce.Do(func() {
-		storage, storageErr = azurite.Start(context.Background(), azurite.Options{})
-	})
-	if errors.Is(storageErr, azurite.ErrNotInstalled) && os.Getenv("CI") == "" {
-		t.Skip(storageErr.Error())
-	}
-	if storageErr != nil {
-		t.Fatalf("azurite: %v", storageErr)
-	}
-	return storage.ConnectionString()
+	return azuritetest.Shared(t).ConnectionString
 }
 
 // fixture reads a file of the shared Functions fixtures.

@@ -3,50 +3,56 @@ package functest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
 
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/notify"
+	"github.com/arrops/arrops/notify/membus"
 )
 
-// Bus is a functions.Publisher that records what is published, in order.
-// The zero value is ready to use.
+// Bus is the functions' bus in tests: the memory transport (notify/membus,
+// which passes the same conformance suite as Service Bus and the local
+// transport) with a history of what was published and two test hooks. Every
+// entity a test publishes to exists (the topic, a requester's reply queue)
+// unless Missing says otherwise. The zero value is ready to use.
 type Bus struct {
 	// Before, when set, runs at the start of every Publish, outside the
 	// lock: a delay as a network call would take, or another writer's hook.
 	Before func()
 
-	mu     sync.Mutex
-	sent   []sent
-	failOn map[string]error
+	once    sync.Once
+	mem     *membus.Bus
+	mu      sync.Mutex
+	failOn  map[string]error
+	missing map[string]bool
 }
 
-type sent struct {
-	entity string
-	msg    notify.Message
+// Memory returns the memory transport underneath.
+func (b *Bus) Memory() *membus.Bus {
+	b.once.Do(func() { b.mem = membus.New() })
+	return b.mem
 }
 
-// Publish records msgs as sent to entity, or fails as FailOn says. A message
-// without a MessageID (duplicate detection needs one) fails the call.
-func (b *Bus) Publish(_ context.Context, entity string, msgs ...notify.Message) error {
+// Publish publishes msgs to entity on the memory transport, creating the
+// entity first unless it is Missing, or fails as FailOn says. As on every
+// transport, a message without a MessageID fails the call and a missing
+// entity is notify.ErrNoSuchEntity.
+func (b *Bus) Publish(ctx context.Context, entity string, msgs ...notify.Message) error {
 	if b.Before != nil {
 		b.Before()
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.failOn[entity]; err != nil {
+	err, missing := b.failOn[entity], b.missing[entity]
+	b.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("publish to %s: %w", entity, err)
 	}
-	for _, m := range msgs {
-		if m.MessageID == "" {
-			return errors.New("message without MessageID")
-		}
-		b.sent = append(b.sent, sent{entity, m})
+	if !missing {
+		b.Memory().Create(entity)
 	}
-	return nil
+	return b.Memory().Publish(ctx, entity, msgs...)
 }
 
 // FailOn makes Publish to the entities of failures fail with their error
@@ -57,18 +63,22 @@ func (b *Bus) FailOn(failures map[string]error) {
 	b.failOn = failures
 }
 
-// To returns the messages sent to entity.
-func (b *Bus) To(entity string) []notify.Message {
+// Missing deletes entities and keeps them from being created: a requester
+// that removed its reply queue.
+func (b *Bus) Missing(entities ...string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []notify.Message
-	for _, s := range b.sent {
-		if s.entity == entity {
-			out = append(out, s.msg)
-		}
+	if b.missing == nil {
+		b.missing = map[string]bool{}
 	}
-	return out
+	for _, e := range entities {
+		b.missing[e] = true
+		b.Memory().Delete(e)
+	}
 }
+
+// To returns the messages published to entity, in order.
+func (b *Bus) To(entity string) []notify.Message { return b.Memory().Published(entity) }
 
 // Events decodes the events sent to entity with the given subject.
 func (b *Bus) Events(tb testing.TB, entity string, subject arrops.EventType) []arrops.Event {
@@ -89,14 +99,12 @@ func (b *Bus) Events(tb testing.TB, entity string, subject arrops.EventType) []a
 
 // Counts returns, per entity, how often each message id was published.
 func (b *Bus) Counts() map[string]map[string]int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	out := map[string]map[string]int{}
-	for _, s := range b.sent {
-		if out[s.entity] == nil {
-			out[s.entity] = map[string]int{}
+	for _, e := range b.Memory().Entities() {
+		out[e] = map[string]int{}
+		for _, m := range b.Memory().Published(e) {
+			out[e][m.MessageID]++
 		}
-		out[s.entity][s.msg.MessageID]++
 	}
 	return out
 }

@@ -1,8 +1,10 @@
 // Package functest is the environment the function packages' tests share:
-// the ARR simulator over HTTP on loopback, an ARR client of it, a store on
-// fresh tables of a (shared) Azurite, a configuration from app settings and
-// a recording stand-in for Service Bus, the one collaborator that cannot run
-// locally.
+// the ARR simulator over HTTP on loopback, an ARR client of it, records in
+// memory (Records: store/memstore) or on fresh tables of an Azurite (Store),
+// a configuration from app settings and the memory bus (Bus: notify/membus).
+// The memory drivers pass the same conformance suites as the Table Storage,
+// Service Bus and local drivers (store/storetest, notify/notifytest), so the
+// function tests run in-process, without Node, under -short too.
 //
 // It is test support: only _test.go files import it, never production code.
 package functest
@@ -26,6 +28,7 @@ import (
 	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/internal/modroot"
 	"github.com/arrops/arrops/store"
+	"github.com/arrops/arrops/store/memstore"
 )
 
 // The simulator's account: a made-up id and a throwaway key only it accepts.
@@ -78,6 +81,13 @@ func ARR(tb testing.TB, endpoint string, opts azpolicy.ClientOptions) *arr.Clien
 	}
 	return c
 }
+
+// NoStorage is the AzureWebJobsStorage setting of tests whose records are
+// in memory: a valid setting nothing connects to.
+const NoStorage = "UseDevelopmentStorage=true"
+
+// Records returns an empty in-memory record store (clock: time.Now).
+func Records() *memstore.Store { return memstore.New(nil) }
 
 var tableSeq atomic.Int64
 

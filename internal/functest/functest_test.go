@@ -56,6 +56,9 @@ func TestBus(t *testing.T) {
 
 // TestTestOnly: the test-support packages are imported by tests only.
 func TestTestOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds or starts processes: skipped under -short")
+	}
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "github.com/arrops/arrops/...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)

@@ -27,6 +27,9 @@ type zipEntry struct {
 // cross-built for linux/amd64.
 func goodEntries(t *testing.T) []zipEntry {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds or starts processes: skipped under -short")
+	}
 	root := repoRoot(t)
 	bin := filepath.Join(t.TempDir(), "handler")
 	cmd := exec.Command("go", "build", "-ldflags=-s -w", "-o", bin, "./cmd/package/testdata/standin")

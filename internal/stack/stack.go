@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -179,16 +178,6 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, fmt.Errorf("devhost: %w", err)
 	}
 	return s, nil
-}
-
-// Env returns the settings as KEY=VALUE lines, sorted (for printing or exec).
-func (s *Stack) Env() []string {
-	var env []string
-	for k, v := range s.Settings {
-		env = append(env, k+"="+v)
-	}
-	sort.Strings(env)
-	return env
 }
 
 func (s *Stack) spawn(ctx context.Context, bin string, args []string, settings map[string]string, dir string, log io.Writer, name string) error {
