@@ -109,6 +109,29 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Printed on A4: nothing wider than the page, no form or links.
+	if err := p.EmulatePrint(browsertest.A4Width); err != nil {
+		t.Fatal(err)
+	}
+	type printed struct {
+		Width    int  `json:"width"`
+		Controls bool `json:"controls"`
+	}
+	pr, err := chromedp.Run(p.Ctx, chromedp.Evaluate[printed](`({width: document.documentElement.scrollWidth,
+		controls: document.getElementById('controls').getBoundingClientRect().height > 0 || document.getElementById('links').getBoundingClientRect().height > 0})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Width > browsertest.A4Width || pr.Controls {
+		t.Errorf("printed on A4: %d px wide (page %d), form or links shown: %v", pr.Width, browsertest.A4Width, pr.Controls)
+	}
+	if err := p.Screenshot(t, "report", "report-print-"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.EmulateScreen(); err != nil {
+		t.Fatal(err)
+	}
+
 	// The form: a new range and a tag grouping, submitted as a reader would.
 	if err := chromedp.Do(p.Ctx,
 		chromedp.SetValue(chromedp.ID("from"), "2026-11-05"),

@@ -328,7 +328,7 @@ func buildDayChart(r *Report) dayChart {
 		return c
 	}
 	slot := plotW / float64(n)
-	bw := math.Max(1, slot*0.78)
+	bw := math.Min(math.Max(1, slot*0.78), 56) // a few days' bars stay bars, not slabs
 	every := (n + 15) / 16 // at most 16 date labels
 	for i, d := range r.Days {
 		x := x0 + float64(i)*slot + (slot-bw)/2
@@ -413,7 +413,7 @@ func buildRequesterChart(r *Report) requesterChart {
 			X: strconv.Itoa(labelW), Y: f1(y + 4), W: strconv.FormatFloat(w, 'f', 2, 64), H: strconv.Itoa(barRowH - 8),
 			Fill: fill, Key: g.Key, Hours: num(g.Hours),
 			Title: fmt.Sprintf("%s: %s in %d sessions", g.Key, hoursText(g.Hours), g.Count),
-			Label: shorten(g.Key, 32), FullLabel: g.Key, Value: hoursText(g.Hours),
+			Label: shorten(g.Key, 28), FullLabel: g.Key, Value: hoursText(g.Hours),
 			LabelX: f1(float64(labelW) + w + 6), LabelY: f1(y + 4 + float64(barRowH-8)/2 + 4),
 		})
 	}

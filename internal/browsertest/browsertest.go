@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -217,4 +219,27 @@ func WaitFor(p *Page, condition string, timeout time.Duration) error {
 		return fmt.Errorf("%s: not true after %s (last error: %w)", condition, timeout, last)
 	}
 	return fmt.Errorf("%s: not true after %s", condition, timeout)
+}
+
+// A4Width is the printable width of an A4 page with 12 mm margins
+// (186 mm) in CSS pixels, the width a print stylesheet must fit.
+const A4Width = 703
+
+// EmulatePrint lays the page out as the browser prints it: print media
+// and a viewport width wide (A4Width for A4). EmulateScreen undoes it.
+func (p *Page) EmulatePrint(width int64) error {
+	return p.emulate(width, "print")
+}
+
+// EmulateScreen restores screen media and the Width×Height viewport.
+func (p *Page) EmulateScreen() error {
+	return p.emulate(Width, "")
+}
+
+func (p *Page) emulate(width int64, media string) error {
+	return chromedp.Do(p.Ctx, chromedp.EmulateViewport(width, Height),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: media})
+			return err
+		}))
 }
