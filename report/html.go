@@ -329,7 +329,7 @@ func buildDayChart(r *Report) dayChart {
 	}
 	slot := plotW / float64(n)
 	bw := math.Min(math.Max(1, slot*0.78), 56) // a few days' bars stay bars, not slabs
-	every := (n + 15) / 16 // at most 16 date labels
+	every := (n + 15) / 16                     // at most 16 date labels
 	for i, d := range r.Days {
 		x := x0 + float64(i)*slot + (slot-bw)/2
 		y := y0
