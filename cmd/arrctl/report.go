@@ -22,16 +22,20 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	to := fs.String("to", "", "last day, YYYY-MM-DD UTC (default: today)")
 	groupBy := fs.String("group-by", rep.GroupRequester, "requester, size, day or tag:KEY")
 	format := fs.String("format", formatTable, "table, json or csv (json and csv are exactly what GET /api/report returns)")
-	if _, err := parseFlags(e, fs, args, "report [--from DATE] [--to DATE] [--group-by requester|size|day|tag:KEY] [--format table|json|csv]", 0); err != nil {
+	dataset := fs.String("dataset", rep.DatasetSessions, "rows of json and csv: sessions or conversions")
+	if _, err := parseFlags(e, fs, args, "report [--from DATE] [--to DATE] [--group-by requester|size|day|tag:KEY] [--format table|json|csv] [--dataset sessions|conversions]", 0); err != nil {
 		return err
 	}
 	f, err := checkFormat(*format)
 	if err != nil {
 		return err
 	}
+	if f == formatTable && *dataset != rep.DatasetSessions {
+		return usagef("--dataset %s needs --format json or csv (the table summarises both; arrctl conversions lists conversions)", *dataset)
+	}
 	// The HTTP report's parser validates the same parameters, so both accept
 	// and reject the same ranges and groupings.
-	v := url.Values{"groupBy": {*groupBy}}
+	v := url.Values{"groupBy": {*groupBy}, "dataset": {*dataset}}
 	if *from != "" {
 		v.Set("from", *from)
 	}
