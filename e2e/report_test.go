@@ -40,6 +40,18 @@ type seedSession struct {
 	ready, stop   time.Duration // 0: none (never Ready / still running)
 }
 
+// reportPolicyStops are the seeded sessions a policy stopped: the stop
+// reason, the lease in minutes and, if extended, the extension's end (as an
+// offset like the other times).
+var reportPolicyStops = map[string]struct {
+	reason   string
+	lease    int
+	extended time.Duration
+}{
+	"rep-bob-std": {"policy maxReadyMinutes: ready for 75 min (SHUTDOWN_MAX_READY_MINUTES=75)", 120, 0},
+	"rep-xss":     {"policy quietHours: quiet hours 14:45-18:00", 60, 3*24*time.Hour + 16*time.Hour},
+}
+
 type seedConversion struct {
 	id            string
 	status        arrops.ConversionStatus
@@ -76,6 +88,7 @@ func reportSeed() ([]seedSession, []seedConversion) {
 		{"rep-conv-bad-2", arrops.ConversionFailed, 3*d + 10*h + 30*m, 2 * m, "InputContainerError", "Could not find the asset file in the storage account."},
 		{"rep-conv-bad-3", arrops.ConversionFailed, 4*d + 8*h, 30 * m, "ConversionProcessFailed", "Invalid input provided."},
 		{"rep-conv-running", arrops.ConversionRunning, 4*d + 12*h, 0, "", ""},
+		{"rep-conv-rejected", arrops.ConversionRejected, 4*d + 13*h, 0, "UnsupportedFormat", ".txt is not a format ARR converts"},
 		{"rep-conv-outside", arrops.ConversionFailed, -3 * d, 1 * m, "InternalServerError", "outside the range"},
 	}
 	return ss, cs
@@ -97,11 +110,21 @@ type expected struct {
 	successRate    float64
 	medianSeconds  float64
 	topFailures    map[string]int
+	rejected       map[string]int // by code: never sent to ARR
+	sessionIDs     []string       // listed sessions, sorted
+	// Savings: minutes from each policy stop in the range to the end of
+	// the session's lease; waste: billed hours of Expired sessions.
+	savedMinutes, savedCost map[string]float64 // by policy
+	wasteHours, wasteCost   float64
+	wasteSessions           int
 }
 
-func computeExpected(day0 time.Time, days int, ss []seedSession, cs []seedConversion, rates map[arrops.SessionSize]float64) expected {
-	start, end := day0, day0.AddDate(0, 0, days)
-	e := expected{dayHours: map[string]float64{}, requesterHours: map[string]float64{}, topFailures: map[string]int{}, billedUntil: end}
+// computeExpected is the report over the days [day0+first, day0+first+days)
+// of records whose times are offsets from day0.
+func computeExpected(day0 time.Time, first, days int, ss []seedSession, cs []seedConversion, rates map[arrops.SessionSize]float64) expected {
+	start, end := day0.AddDate(0, 0, first), day0.AddDate(0, 0, first+days)
+	e := expected{dayHours: map[string]float64{}, requesterHours: map[string]float64{}, topFailures: map[string]int{}, billedUntil: end,
+		rejected: map[string]int{}, savedMinutes: map[string]float64{}, savedCost: map[string]float64{}}
 	for _, s := range ss {
 		var billed float64
 		if s.ready != 0 {
@@ -110,7 +133,7 @@ func computeExpected(day0 time.Time, days int, ss []seedSession, cs []seedConver
 				stop = day0.Add(s.stop)
 			}
 			for i := range days {
-				ds, de := day0.AddDate(0, 0, i), day0.AddDate(0, 0, i+1)
+				ds, de := start.AddDate(0, 0, i), start.AddDate(0, 0, i+1)
 				lo, hi := later(ds, day0.Add(s.ready)), earlier(de, stop)
 				if hi.After(lo) {
 					h := hi.Sub(lo).Hours()
@@ -132,11 +155,37 @@ func computeExpected(day0 time.Time, days int, ss []seedSession, cs []seedConver
 		e.requesterHours[s.requester] += billed
 		e.hours += billed
 		e.cost += billed * rates[s.size]
+		e.sessionIDs = append(e.sessionIDs, s.id)
+		if s.status == arrops.SessionExpired {
+			e.wasteSessions++
+			e.wasteHours += billed
+			e.wasteCost += billed * rates[s.size]
+		}
+	}
+	sort.Strings(e.sessionIDs)
+	for _, s := range ss {
+		p, ok := reportPolicyStops[s.id]
+		stop := day0.Add(s.stop)
+		if !ok || stop.Before(start) || !stop.Before(end) {
+			continue
+		}
+		leaseEnd := day0.Add(s.ready + time.Duration(p.lease)*time.Minute)
+		if ext := day0.Add(p.extended); p.extended != 0 && ext.After(leaseEnd) {
+			leaseEnd = ext
+		}
+		policy := strings.TrimPrefix(strings.SplitN(p.reason, ":", 2)[0], "policy ")
+		saved := leaseEnd.Sub(stop).Minutes()
+		e.savedMinutes[policy] += saved
+		e.savedCost[policy] += saved / 60 * rates[s.size]
 	}
 	var durations []float64
 	for _, c := range cs {
 		created := day0.Add(c.created)
 		if created.Before(start) || !created.Before(end) {
+			continue
+		}
+		if c.status == arrops.ConversionRejected {
+			e.rejected[c.code]++
 			continue
 		}
 		e.convCount++
@@ -196,7 +245,9 @@ func TestReportInBrowser(t *testing.T) {
 	from, to := day0.Format(time.DateOnly), today.AddDate(0, 0, -1).Format(time.DateOnly)
 	ss, cs := reportSeed()
 	seedReport(t, sys, day0, ss, cs)
-	want := computeExpected(day0, days, ss, cs, rates)
+	want := computeExpected(day0, 0, days, ss, cs, rates)
+
+	form := formCase{day0: day0, first: 1, days: 2, from: day0.AddDate(0, 0, 1), to: day0.AddDate(0, 0, 2), ss: ss, cs: cs, rates: rates}
 
 	query := "/api/report?from=" + from + "&to=" + to
 	t.Run("html in chromium", func(t *testing.T) {
@@ -208,7 +259,7 @@ func TestReportInBrowser(t *testing.T) {
 		if bytes.Contains(body, []byte(xssRequester)) || bytes.Contains(body, []byte("<img")) {
 			t.Errorf("the page source holds record text unescaped")
 		}
-		checkPageInBrowser(t, sys, query+"&format=html", want)
+		checkPageInBrowser(t, sys, query+"&format=html", want, form)
 	})
 
 	var jsonTotals reportTotals
@@ -232,7 +283,19 @@ func TestReportInBrowser(t *testing.T) {
 				Date  string             `json:"date"`
 				Hours map[string]float64 `json:"hours"`
 			} `json:"days"`
-			Totals      reportTotals `json:"totals"`
+			Totals  reportTotals `json:"totals"`
+			Savings struct {
+				reportTotals
+				ByPolicy []struct {
+					Key string `json:"key"`
+					reportTotals
+				} `json:"byPolicy"`
+			} `json:"savings"`
+			Waste      reportTotals `json:"waste"`
+			StartTimes struct {
+				Ready      int `json:"ready"`
+				NeverReady int `json:"neverReady"`
+			} `json:"startTimes"`
 			Conversions struct {
 				Count         int      `json:"count"`
 				Succeeded     int      `json:"succeeded"`
@@ -243,6 +306,13 @@ func TestReportInBrowser(t *testing.T) {
 					Code  string `json:"code"`
 					Count int    `json:"count"`
 				} `json:"topFailureCodes"`
+				Rejected struct {
+					Count  int `json:"count"`
+					ByCode []struct {
+						Code  string `json:"code"`
+						Count int    `json:"count"`
+					} `json:"byCode"`
+				} `json:"rejected"`
 			} `json:"conversions"`
 		}
 		if err := json.Unmarshal(body, &r); err != nil {
@@ -281,6 +351,25 @@ func TestReportInBrowser(t *testing.T) {
 		if fmt.Sprint(gotTop) != fmt.Sprint(want.topFailures) {
 			t.Errorf("JSON top failure codes %v, want %v", gotTop, want.topFailures)
 		}
+		gotRej, sum := map[string]int{}, 0
+		for _, f := range c.Rejected.ByCode {
+			gotRej[f.Code] = f.Count
+			sum += f.Count
+		}
+		if fmt.Sprint(gotRej) != fmt.Sprint(want.rejected) || c.Rejected.Count != sum {
+			t.Errorf("JSON rejected %+v, want %v", c.Rejected, want.rejected)
+		}
+		gotSaved := map[string]float64{}
+		for _, g := range r.Savings.ByPolicy {
+			gotSaved[g.Key] = g.Minutes
+			if !near(g.Cost, want.savedCost[g.Key], 0.005) {
+				t.Errorf("JSON savings %s cost %v, want %v", g.Key, g.Cost, want.savedCost[g.Key])
+			}
+		}
+		assertHours(t, "JSON savings minutes by policy", gotSaved, want.savedMinutes)
+		if w := r.Waste; w.Sessions != want.wasteSessions || !near(w.Hours, want.wasteHours, 0.001) || !near(w.Cost, want.wasteCost, 0.005) {
+			t.Errorf("JSON waste %+v, want %d sessions %.3f h %.2f", w, want.wasteSessions, want.wasteHours, want.wasteCost)
+		}
 	})
 
 	t.Run("csv", func(t *testing.T) {
@@ -297,14 +386,23 @@ func TestReportInBrowser(t *testing.T) {
 			col[name] = i
 		}
 		var sessions int
-		var total []string
+		var total, waste []string
+		saved := map[string]float64{}
 		for _, r := range rows[1:] {
 			switch r[col["kind"]] {
 			case "session":
 				sessions++
 			case "total":
 				total = r
+			case "waste":
+				waste = r
+			case "savings":
+				saved[r[col["key"]]], _ = strconv.ParseFloat(r[col["minutes"]], 64)
 			}
+		}
+		assertHours(t, "CSV savings minutes by policy", saved, want.savedMinutes)
+		if waste == nil || waste[col["sessions"]] != strconv.Itoa(want.wasteSessions) || waste[col["cost"]] != strconv.FormatFloat(round2(want.wasteCost), 'f', -1, 64) {
+			t.Errorf("CSV waste row %q, want %d sessions costing %.2f", waste, want.wasteSessions, want.wasteCost)
 		}
 		if total == nil {
 			t.Fatalf("CSV has no total row:\n%s", body)
@@ -368,6 +466,8 @@ func checkTotals(t *testing.T, what string, got reportTotals, want expected) {
 
 func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
 func assertHours(t *testing.T, what string, got, want map[string]float64) {
 	t.Helper()
 	ok := len(got) == len(want)
@@ -392,6 +492,12 @@ func seedReport(t *testing.T, sys *system, day0 time.Time, ss []seedSession, cs 
 		rec := &arrops.Session{ID: s.id, Size: s.size, Status: s.status, Origin: arrops.OriginCommand,
 			RequestedBy: s.requester, MaxLeaseMinutes: 1440, CreatedAt: at(s.created),
 			Tags: map[string]string{"project": "e2e"}}
+		if p, ok := reportPolicyStops[s.id]; ok {
+			rec.StopReason, rec.MaxLeaseMinutes = p.reason, p.lease
+			if p.extended != 0 {
+				rec.ExtendedUntil = at(p.extended)
+			}
+		}
 		if s.ready != 0 {
 			rec.ReadyAt = at(s.ready)
 			rec.Hostname = "arr-" + s.id + ".example"
@@ -439,6 +545,14 @@ type pageFacts struct {
 	ReqBars      map[string]float64 `json:"reqBars"`
 	ReqPxPerHour []float64          `json:"reqPxPerHour"`
 	ReqLabels    []string           `json:"reqLabels"`
+	SessionIDs   []string           `json:"sessionIds"`
+	Savings      []string           `json:"savings"` // "policy|sessions|saved|cost" per row
+	SavedHours   string             `json:"savedHours"`
+	SavedCost    string             `json:"savedCost"`
+	WasteHours   string             `json:"wasteHours"`
+	WasteCost    string             `json:"wasteCost"`
+	Rejected     string             `json:"rejected"`
+	RejectedRows int                `json:"rejectedRows"`
 	Scripts      int                `json:"scripts"`
 	Images       int                `json:"images"`
 	XSSCell      bool               `json:"xssCell"`     // a visible table cell whose text is the requester
@@ -449,7 +563,7 @@ type pageFacts struct {
 
 // checkPageInBrowser loads path from devhost in headless Chromium, checks the
 // page against want and saves a full-page screenshot.
-func checkPageInBrowser(t *testing.T, sys *system, path string, want expected) {
+func checkPageInBrowser(t *testing.T, sys *system, path string, want expected, form formCase) {
 	t.Helper()
 	// The function key goes in ?code=, as in a link an operator bookmarks.
 	u := sys.stack.DevhostURL + path + "&code=" + url.QueryEscape(devhost.DevFunctionKey)
@@ -468,11 +582,30 @@ func checkPageInBrowser(t *testing.T, sys *system, path string, want expected) {
 	}
 
 	wantTop := topFailuresText(want.topFailures)
+	var wantSavings []string
+	var savedMin, savedCost float64
+	var rejected int
+	for _, p := range sortedKeys(want.savedMinutes) {
+		wantSavings = append(wantSavings, fmt.Sprintf("%s|1|%.2f h|%.2f", p, want.savedMinutes[p]/60, want.savedCost[p]))
+		savedMin += want.savedMinutes[p]
+		savedCost += want.savedCost[p]
+	}
+	for _, n := range want.rejected {
+		rejected += n
+	}
 	checks := []struct {
 		what      string
 		got, want any
 	}{
-		{"total hours", got.TotalHours, strconv.FormatFloat(want.hours, 'f', 2, 64)},
+		{"total hours", got.TotalHours, strconv.FormatFloat(want.hours, 'f', 2, 64) + " h"},
+		{"sessions table rows (ids)", got.SessionIDs, want.sessionIDs},
+		{"savings by policy", got.Savings, wantSavings},
+		{"saved hours", got.SavedHours, fmt.Sprintf("%.2f h", savedMin/60)},
+		{"saved cost", got.SavedCost, fmt.Sprintf("%.2f", savedCost)},
+		{"waste hours", got.WasteHours, fmt.Sprintf("%.2f h", want.wasteHours)},
+		{"waste cost", got.WasteCost, fmt.Sprintf("%.2f", want.wasteCost)},
+		{"rejected uploads", got.Rejected, strconv.Itoa(rejected)},
+		{"rejected rows", got.RejectedRows, rejected},
 		{"total minutes", got.TotalMinutes, strconv.FormatFloat(want.hours*60, 'f', -1, 64)},
 		{"total cost", got.TotalCost, strconv.FormatFloat(want.cost, 'f', 2, 64) + " EUR"},
 		{"sessions", got.Sessions, strconv.Itoa(want.sessions)},
@@ -519,9 +652,64 @@ func checkPageInBrowser(t *testing.T, sys *system, path string, want expected) {
 			break
 		}
 	}
+	browsertest.CheckChartText(t, p, "#chart-days", "#chart-requesters")
+
+	// The form, as a reader uses it: a narrower range, submitted; the page
+	// must land on it, with the function key kept.
+	if err := chromedp.Do(p.Ctx,
+		chromedp.SetValue(chromedp.ID("from"), form.from.Format(time.DateOnly)),
+		chromedp.SetValue(chromedp.ID("to"), form.to.Format(time.DateOnly)),
+		chromedp.SetValue(chromedp.ID("groupBy"), "size"),
+		chromedp.Click(chromedp.ID("submit")),
+	); err != nil {
+		t.Fatalf("submitting the form: %v", err)
+	}
+	wantTitle := "ARR usage " + form.from.Format(time.DateOnly) + " to " + form.to.Format(time.DateOnly) + " by size"
+	if err := browsertest.WaitFor(p, jsCall(`(t) => document.title === t && document.readyState === "complete"`, wantTitle), 15*time.Second); err != nil {
+		t.Fatalf("the form did not land on the new range: %v", err)
+	}
+	type landed struct {
+		Search   string   `json:"search"`
+		Sessions string   `json:"sessions"`
+		Hours    string   `json:"hours"`
+		Groups   []string `json:"groups"`
+	}
+	l, err := chromedp.Run(p.Ctx, chromedp.Evaluate[landed](`({search: location.search,
+		sessions: document.getElementById('total-sessions').textContent, hours: document.getElementById('total-hours').textContent,
+		groups: [...document.querySelectorAll('#groups td.key')].map(e => e.textContent)})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw := computeExpected(form.day0, form.first, form.days, form.ss, form.cs, form.rates)
+	if !strings.Contains(l.Search, "code=") || l.Sessions != strconv.Itoa(nw.sessions) ||
+		l.Hours != strconv.FormatFloat(nw.hours, 'f', 2, 64)+" h" || len(l.Groups) == 0 {
+		t.Errorf("after the form: %+v; want the key kept, %d sessions, %.2f h, groups by size", l, nw.sessions, nw.hours)
+	}
+	if err := p.Screenshot(t, "e2e", "form-"); err != nil {
+		t.Error(err)
+	}
 	if n := p.Dialogs(); n != 0 {
 		t.Errorf("%d JavaScript dialogs opened", n)
 	}
+}
+
+// formCase is the range the browser test submits with the page's form,
+// and what the expected figures are computed from.
+type formCase struct {
+	day0, from, to time.Time
+	first, days    int
+	ss             []seedSession
+	cs             []seedConversion
+	rates          map[arrops.SessionSize]float64
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }
 
 // pageFactsJS reads the page; arguments: the hostile requester and message.
@@ -566,6 +754,14 @@ const pageFactsJS = `((xss, msg) => {
 		topFailures: top ? top.textContent.replace(/\s+/g, ' ').trim() : '',
 		runningNote: q('#running-note') ? q('#running-note').textContent : '',
 		convRows: qa('#conversions tbody tr').length,
+		sessionIds: qa('#sessions tbody tr[data-id]').map(r => r.dataset.id).sort(),
+		savings: qa('#savings tbody tr').map(r => [...r.cells].map(c => c.textContent).join('|')),
+		savedHours: q('#saved-hours') ? q('#saved-hours').textContent : '',
+		savedCost: q('#saved-cost') ? q('#saved-cost').textContent : '',
+		wasteHours: q('#waste-hours') ? q('#waste-hours').textContent : '',
+		wasteCost: q('#waste-cost') ? q('#waste-cost').textContent : '',
+		rejected: q('#conv-rejected').textContent,
+		rejectedRows: qa('#rejected tbody tr.Rejected').length,
 		dayBars: dayBars, dayPxPerHour: dayPx, dayStacked: stacked,
 		reqBars: reqBars, reqPxPerHour: reqPx, reqLabels: labels,
 		scripts: qa('script').length,

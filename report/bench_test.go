@@ -36,7 +36,7 @@ var (
 
 // synthetic yields n sessions spread over November 2026 as the store would:
 // a fresh record per row, some spanning midnight, some running, some never
-// Ready. probe, when set, is called every 10,000 rows.
+// Ready, some stopped by a policy, some expired. probe, when set, is called every 10,000 rows.
 func synthetic(n int, probe func()) iter.Seq2[*arrops.Session, error] {
 	return func(yield func(*arrops.Session, error) bool) {
 		start := ts("2026-10-30T00:00:00Z")
@@ -59,6 +59,10 @@ func synthetic(n int, probe func()) iter.Seq2[*arrops.Session, error] {
 				s.Status, s.StoppedAt = arrops.SessionReady, time.Time{}
 			case 2:
 				s.Status, s.ReadyAt = arrops.SessionError, time.Time{}
+			case 3: // savings
+				s.StopReason, s.MaxLeaseMinutes = "policy maxReadyMinutes: ready for 60 min", 480
+			case 4: // waste
+				s.Status = arrops.SessionExpired
 			}
 			if !yield(s, nil) {
 				return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -19,9 +20,14 @@ const (
 	Untagged    = "(untagged)"
 )
 
-// MaxConversionRows bounds the conversion rows an HTML report lists; the
-// summary still covers every conversion.
+// MaxConversionRows bounds the conversion rows (and, apart, the rejected
+// upload rows) an HTML report lists; the summary still covers every
+// conversion, and the conversions CSV lists them all.
 const MaxConversionRows = 500
+
+// MaxSessionRows bounds the session rows an HTML report lists (newest
+// first); the totals still cover every session, and the CSV lists them all.
+const MaxSessionRows = 500
 
 // MaxTopFailures is how many failure codes the conversions summary ranks.
 const MaxTopFailures = 5
@@ -40,12 +46,18 @@ type Report struct {
 	Sizes           []string // sizes seen, Standard and Premium first
 	Totals          Totals
 	Conversions     ConversionSummary
-	ConversionRows  []ConversionRow // HTML only, newest first, at most MaxConversionRows
+	ConversionRows  []ConversionRow // HTML only: conversions ARR ran, newest first, at most MaxConversionRows
+	RejectedRows    []ConversionRow // HTML only: rejected uploads and undecodable events, likewise
+	SessionRows     []SessionRow    // HTML only, newest created first, at most MaxSessionRows
+	Savings         Savings
+	Waste           Waste
+	StartTimes      StartTimes
 	// RunningHours is the part of Totals.Hours billed to sessions still
 	// running, counted up to BilledUntil (now, or the range end if earlier):
 	// the page says so, since those bars keep growing.
 	RunningHours float64
 	BilledUntil  time.Time
+	query        Query // for the page's form and links
 }
 
 // Totals are the sums over sessions, for a group or the whole report.
@@ -71,18 +83,72 @@ type Day struct {
 	Cost  float64            `json:"cost"`
 }
 
-// ConversionSummary describes the conversions created in the range.
+// ConversionSummary describes the conversions created in the range. Count,
+// Succeeded, Failed, Running, the rate and the durations cover conversions
+// ARR ran; uploads arrops rejected (and Event Grid events it could not
+// decode) never reached ARR and are counted apart in Rejected.
 type ConversionSummary struct {
 	Count     int `json:"count"`
 	Succeeded int `json:"succeeded"`
-	Failed    int `json:"failed"` // Failed, Cancelled and Rejected
+	Failed    int `json:"failed"` // Failed and Cancelled
 	Running   int `json:"running"`
-	// SuccessRate is Succeeded over finished conversions (0..1); null when
-	// none finished.
+	// SuccessRate is Succeeded over Succeeded+Failed (0..1); null when none
+	// finished.
 	SuccessRate   *float64      `json:"successRate"`
 	MedianSeconds *float64      `json:"medianSeconds"` // of finished conversions with both times
 	P95Seconds    *float64      `json:"p95Seconds"`
 	TopFailures   []FailureCode `json:"topFailureCodes"`
+	Rejected      Rejected      `json:"rejected"`
+}
+
+// Rejected counts the conversion records with status Rejected: uploads that
+// failed validation and undecodable events (code UndecodableEvent).
+type Rejected struct {
+	Count  int           `json:"count"`
+	ByCode []FailureCode `json:"byCode"` // every code, most frequent first
+}
+
+// Savings are the session minutes policy stops saved: for each session a
+// policy stopped in the range (StoppedAt in [from, to+1), status Stopped,
+// StopReason "policy <name>: …"), the minutes from the stop to the end of
+// the lease it had (ReadyAt, or CreatedAt if never Ready, plus
+// MaxLeaseMinutes; or ExtendedUntil when later), not clipped to the range,
+// priced at the size's rate. Running is always 0.
+type Savings struct {
+	Totals
+	ByPolicy []Group `json:"byPolicy"` // by policy name, sorted
+	// LeaseUnknown counts policy stops whose record holds no lease
+	// (MaxLeaseMinutes 0, no extension): they saved an unknown amount.
+	LeaseUnknown int `json:"leaseUnknown"`
+}
+
+// Waste is the billed time of sessions that ran until their lease expired
+// (status Expired): the same minutes and cost the totals count for them in
+// the range. Running is always 0.
+type Waste struct {
+	Totals
+	ByRequester []Group `json:"byRequester"` // sorted by minutes, largest first
+}
+
+// StartTimes are ARR start durations (CreatedAt to ReadyAt) of the sessions
+// created in the range, and the sessions that ended without ever being
+// Ready.
+type StartTimes struct {
+	Ready      int           `json:"ready"` // sessions with a start duration
+	P50Seconds *float64      `json:"p50Seconds"`
+	P95Seconds *float64      `json:"p95Seconds"`
+	BySize     []StartGroup  `json:"bySize"`
+	ByDay      []StartGroup  `json:"byDay"` // creation days with at least one start
+	NeverReady int           `json:"neverReady"`
+	ByCode     []FailureCode `json:"neverReadyByCode"` // error code, or "(none)"
+}
+
+// StartGroup is the start-duration distribution of one size or day.
+type StartGroup struct {
+	Key        string  `json:"key"`
+	Count      int     `json:"count"`
+	P50Seconds float64 `json:"p50Seconds"`
+	P95Seconds float64 `json:"p95Seconds"`
 }
 
 // FailureCode counts conversions that failed with one error code.
@@ -93,9 +159,9 @@ type FailureCode struct {
 
 // ConversionRow is one conversion as the HTML table lists it.
 type ConversionRow struct {
-	ID, Status, Input, ErrorCode, ErrorMessage string
-	Created                                    time.Time
-	Duration                                   time.Duration // 0 while running
+	ID, Status, Input, Output, ErrorCode, ErrorMessage, Note string
+	Created                                                  time.Time
+	Duration                                                 time.Duration // 0 while running
 }
 
 // SessionRow is one listed session with its billing, as JSON and CSV stream it.
@@ -126,17 +192,17 @@ type SessionRow struct {
 // ctx aborts it.
 func Build(ctx context.Context, q Query, rates Rates, now time.Time,
 	sessions iter.Seq2[*arrops.Session, error], conversions iter.Seq2[*arrops.Conversion, error]) (*Report, error) {
-	return build(ctx, q, rates, now, sessions, conversions, nil)
+	return build(ctx, q, rates, now, sessions, conversions, nil, nil)
 }
 
 // ctxCheckEvery spaces out ctx.Err calls: they lock a mutex.
 const ctxCheckEvery = 256
 
-// build is Build with a callback receiving every listed session as it is
-// billed, which Render uses to stream rows.
+// build is Build with callbacks receiving every listed session as it is
+// billed and every conversion in the range, which Render uses to stream rows.
 func build(ctx context.Context, q Query, rates Rates, now time.Time,
 	sessions iter.Seq2[*arrops.Session, error], conversions iter.Seq2[*arrops.Conversion, error],
-	onSession func(*SessionRow) error) (*Report, error) {
+	onSession func(*SessionRow) error, onConversion func(*arrops.Conversion) error) (*Report, error) {
 	a := newAggregator(q, rates, now)
 	a.wantRows = onSession != nil
 	n := 0
@@ -170,8 +236,10 @@ func build(ctx context.Context, q Query, rates Rates, now time.Time,
 					return nil, fmt.Errorf("report: %w", err)
 				}
 			}
-			if c != nil {
-				a.addConversion(c)
+			if c != nil && a.addConversion(c) && onConversion != nil {
+				if err := onConversion(c); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -186,7 +254,7 @@ type aggregator struct {
 	rates      Rates
 	now        time.Time
 	start, end time.Time
-	keepConvs  bool
+	keepRows   bool
 	wantRows   bool // someone streams session rows
 	groups     map[string]*Totals
 	requesters map[string]*Totals
@@ -198,21 +266,48 @@ type aggregator struct {
 	conv     ConversionSummary
 	durs     []float64 // seconds of finished conversions
 	failures map[string]int
-	convRows []ConversionRow
+	rejects  map[string]int
+	convRows *newest[ConversionRow]
+	rejRows  *newest[ConversionRow]
+	sessRows *newest[SessionRow]
 	row      SessionRow // reused: callbacks must not keep it
 	rowCost  float64
+
+	savings, waste       Totals
+	byPolicy, wasteByReq map[string]*Totals
+	leaseUnknown         int
+	startBySize          map[string][]float64 // seconds, by size
+	startByDay           [][]float64          // seconds, by creation day index
+	neverReady           map[string]int
+}
+
+func newerConversion(x, y ConversionRow) bool {
+	return x.Created.After(y.Created) || x.Created.Equal(y.Created) && x.ID < y.ID
+}
+
+func newerSession(x, y SessionRow) bool {
+	return x.CreatedAt.After(y.CreatedAt) || x.CreatedAt.Equal(y.CreatedAt) && x.ID < y.ID
 }
 
 func newAggregator(q Query, rates Rates, now time.Time) *aggregator {
 	return &aggregator{
 		q: q, rates: rates, now: now.UTC(),
 		start: q.Start(), end: q.End(),
-		keepConvs:  q.Format == FormatHTML,
-		groups:     map[string]*Totals{},
-		requesters: map[string]*Totals{},
-		dayHours:   map[string][]float64{},
-		dayCost:    make([]float64, q.Days()),
-		failures:   map[string]int{},
+		keepRows:    q.Format == FormatHTML,
+		groups:      map[string]*Totals{},
+		requesters:  map[string]*Totals{},
+		dayHours:    map[string][]float64{},
+		dayCost:     make([]float64, q.Days()),
+		failures:    map[string]int{},
+		rejects:     map[string]int{},
+		byPolicy:    map[string]*Totals{},
+		wasteByReq:  map[string]*Totals{},
+		startBySize: map[string][]float64{},
+		startByDay:  make([][]float64, q.Days()),
+		neverReady:  map[string]int{},
+		convRows:    &newest[ConversionRow]{n: MaxConversionRows, newer: newerConversion},
+		rejRows:     &newest[ConversionRow]{n: MaxConversionRows, newer: newerConversion},
+		sessRows:    &newest[SessionRow]{n: MaxSessionRows, newer: newerSession},
 	}
 }
 
@@ -311,7 +406,9 @@ func (a *aggregator) addSession(s *arrops.Session) *SessionRow {
 		})
 	}
 
-	if !a.wantRows {
+	a.addOutcomes(s, size, requester, b.Minutes, cost, rate)
+
+	if !a.wantRows && !a.keepRows {
 		return nil
 	}
 	r := &a.row
@@ -326,7 +423,82 @@ func (a *aggregator) addSession(s *arrops.Session) *SessionRow {
 		a.rowCost = round(cost, 2)
 		r.Cost = &a.rowCost
 	}
+	if a.keepRows { // HTML: keep a copy of the newest rows
+		if a.sessRows.wants(*r) {
+			kept := *r
+			if r.Cost != nil {
+				c := *r.Cost
+				kept.Cost = &c
+			}
+			a.sessRows.add(kept)
+		}
+		return nil
+	}
 	return r
+}
+
+// PolicyOf returns the policy name of a StopReason written by a policy stop
+// ("policy maxReadyMinutes: ready for 61 min"), or "".
+func PolicyOf(stopReason string) string {
+	rest, ok := strings.CutPrefix(stopReason, "policy ")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, ":")
+	return strings.TrimSpace(name)
+}
+
+// LeaseEnd is the end of the lease s had: ARR counts the lease from Ready
+// (from creation for a session never Ready), and an extend command's
+// ExtendedUntil replaces it when later. ok is false when the record holds
+// no lease.
+func LeaseEnd(s *arrops.Session) (end time.Time, ok bool) {
+	if s.MaxLeaseMinutes > 0 {
+		base := s.ReadyAt
+		if base.IsZero() {
+			base = s.CreatedAt
+		}
+		end = base.Add(time.Duration(s.MaxLeaseMinutes) * time.Minute)
+	}
+	if s.ExtendedUntil.After(end) {
+		end = s.ExtendedUntil
+	}
+	return end, !end.IsZero()
+}
+
+// addOutcomes adds s to the savings, waste and start-time figures; minutes
+// and cost are its billing in the range.
+func (a *aggregator) addOutcomes(s *arrops.Session, size, requester string, minutes, cost, rate float64) {
+	if p := PolicyOf(s.StopReason); p != "" && s.Status == arrops.SessionStopped &&
+		!s.StoppedAt.Before(a.start) && s.StoppedAt.Before(a.end) {
+		if end, ok := LeaseEnd(s); !ok {
+			a.leaseUnknown++
+		} else if saved := end.Sub(s.StoppedAt).Minutes(); saved > 0 {
+			add(a.byPolicy, p, saved, saved/60*rate, false)
+			a.savings.Minutes += saved
+			a.savings.Cost += saved / 60 * rate
+			a.savings.Count++
+		}
+	}
+	if s.Status == arrops.SessionExpired {
+		add(a.wasteByReq, requester, minutes, cost, false)
+		a.waste.Minutes += minutes
+		a.waste.Cost += cost
+		a.waste.Count++
+	}
+	if s.CreatedAt.Before(a.start) || !s.CreatedAt.Before(a.end) {
+		return
+	}
+	switch {
+	case !s.ReadyAt.IsZero():
+		if d := s.ReadyAt.Sub(s.CreatedAt).Seconds(); d >= 0 {
+			a.startBySize[size] = append(a.startBySize[size], d)
+			i := int(s.CreatedAt.Sub(a.start) / (24 * time.Hour))
+			a.startByDay[i] = append(a.startByDay[i], d)
+		}
+	case s.Status.Terminal() && s.ElapsedMinutes == 0:
+		a.neverReady[orDefault(s.ErrorCode, "(none)")]++
+	}
 }
 
 func utc(t time.Time) time.Time {
@@ -336,46 +508,46 @@ func utc(t time.Time) time.Time {
 	return t.UTC()
 }
 
-func (a *aggregator) addConversion(c *arrops.Conversion) {
+// addConversion counts c if it was created in the range and says so.
+func (a *aggregator) addConversion(c *arrops.Conversion) bool {
 	if c.CreatedAt.Before(a.start) || !c.CreatedAt.Before(a.end) {
-		return
+		return false
 	}
-	a.conv.Count++
+	d := c.Duration()
+	rows := a.convRows
 	switch c.Status {
+	case arrops.ConversionRejected:
+		// Never reached ARR: not a conversion that failed.
+		a.conv.Rejected.Count++
+		a.rejects[orDefault(c.ErrorCode, "(none)")]++
+		rows = a.rejRows
 	case arrops.ConversionSucceeded:
+		a.conv.Count++
 		a.conv.Succeeded++
-	case arrops.ConversionFailed, arrops.ConversionCancelled, arrops.ConversionRejected:
+	case arrops.ConversionFailed, arrops.ConversionCancelled:
+		a.conv.Count++
 		a.conv.Failed++
 		a.failures[orDefault(c.ErrorCode, "("+string(c.Status)+")")]++
 	default:
+		a.conv.Count++
 		a.conv.Running++
 	}
-	d := c.Duration()
-	if c.Status.Terminal() && d > 0 {
+	if c.Status != arrops.ConversionRejected && c.Status.Terminal() && d > 0 {
 		a.durs = append(a.durs, d.Seconds())
 	}
-	if a.keepConvs {
+	if a.keepRows {
 		row := ConversionRow{
 			ID: c.ID, Status: string(c.Status), Input: strings.TrimPrefix(c.InputContainer+"/"+c.InputPath, "/"),
-			ErrorCode: c.ErrorCode, ErrorMessage: c.ErrorMessage, Created: c.CreatedAt.UTC(), Duration: d,
+			ErrorCode: c.ErrorCode, ErrorMessage: c.ErrorMessage, Note: c.Note, Created: c.CreatedAt.UTC(), Duration: d,
 		}
-		// Keep the newest MaxConversionRows without holding the rest.
-		if len(a.convRows) < MaxConversionRows {
-			a.convRows = append(a.convRows, row)
-		} else if i := oldestRow(a.convRows); row.Created.After(a.convRows[i].Created) {
-			a.convRows[i] = row
+		if c.Status == arrops.ConversionSucceeded {
+			row.Output = c.OutputURI
 		}
-	}
-}
-
-func oldestRow(rows []ConversionRow) int {
-	o := 0
-	for i := range rows {
-		if rows[i].Created.Before(rows[o].Created) {
-			o = i
+		if rows.wants(row) {
+			rows.add(row)
 		}
 	}
-	return o
+	return true
 }
 
 func round(f float64, places int) float64 {
@@ -405,6 +577,7 @@ func (a *aggregator) finish() *Report {
 		Totals:       finishTotals(a.totals),
 		RunningHours: round(a.running/60, 3),
 		BilledUntil:  a.end,
+		query:        a.q,
 	}
 	if a.now.Before(a.end) {
 		r.BilledUntil = a.now
@@ -442,24 +615,62 @@ func (a *aggregator) finish() *Report {
 		m, p := round(quantile(a.durs, 0.5), 1), round(quantile(a.durs, 0.95), 1)
 		c.MedianSeconds, c.P95Seconds = &m, &p
 	}
-	c.TopFailures = []FailureCode{}
-	for code, n := range a.failures {
-		c.TopFailures = append(c.TopFailures, FailureCode{Code: code, Count: n})
-	}
-	sort.Slice(c.TopFailures, func(i, j int) bool {
-		x, y := c.TopFailures[i], c.TopFailures[j]
-		return x.Count > y.Count || x.Count == y.Count && x.Code < y.Code
-	})
+	c.TopFailures = byCount(a.failures)
 	if len(c.TopFailures) > MaxTopFailures {
 		c.TopFailures = c.TopFailures[:MaxTopFailures]
 	}
+	c.Rejected.ByCode = byCount(a.rejects)
 	r.Conversions = c
-	sort.Slice(a.convRows, func(i, j int) bool {
-		x, y := a.convRows[i], a.convRows[j]
-		return x.Created.After(y.Created) || x.Created.Equal(y.Created) && x.ID < y.ID
+	r.ConversionRows = a.convRows.sorted()
+	r.RejectedRows = a.rejRows.sorted()
+	r.SessionRows = a.sessRows.sorted()
+
+	r.Savings = Savings{Totals: finishTotals(a.savings), ByPolicy: sortedGroups(a.byPolicy), LeaseUnknown: a.leaseUnknown}
+	r.Waste = Waste{Totals: finishTotals(a.waste), ByRequester: sortedGroups(a.wasteByReq)}
+	sort.SliceStable(r.Waste.ByRequester, func(i, j int) bool {
+		return r.Waste.ByRequester[i].Minutes > r.Waste.ByRequester[j].Minutes
 	})
-	r.ConversionRows = a.convRows
+
+	st := StartTimes{BySize: []StartGroup{}, ByDay: []StartGroup{}, ByCode: byCount(a.neverReady)}
+	var all []float64
+	for _, size := range slices.SortedFunc(maps.Keys(a.startBySize), func(x, y string) int { return strings.Compare(sizeOrder(x), sizeOrder(y)) }) {
+		ds := a.startBySize[size]
+		all = append(all, ds...)
+		st.BySize = append(st.BySize, startGroup(size, ds))
+	}
+	for i, ds := range a.startByDay {
+		if len(ds) > 0 {
+			st.ByDay = append(st.ByDay, startGroup(a.start.AddDate(0, 0, i).Format(dateLayout), ds))
+		}
+	}
+	if len(all) > 0 {
+		g := startGroup("", all)
+		st.Ready, st.P50Seconds, st.P95Seconds = g.Count, &g.P50Seconds, &g.P95Seconds
+	}
+	for _, n := range a.neverReady {
+		st.NeverReady += n
+	}
+	r.StartTimes = st
 	return r
+}
+
+// startGroup sorts ds in place and summarises it.
+func startGroup(key string, ds []float64) StartGroup {
+	slices.Sort(ds)
+	return StartGroup{Key: key, Count: len(ds), P50Seconds: round(quantile(ds, 0.5), 1), P95Seconds: round(quantile(ds, 0.95), 1)}
+}
+
+// byCount lists the counts of m, most frequent first, ties by code.
+func byCount(m map[string]int) []FailureCode {
+	out := make([]FailureCode, 0, len(m))
+	for code, n := range m {
+		out = append(out, FailureCode{Code: code, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		x, y := out[i], out[j]
+		return x.Count > y.Count || x.Count == y.Count && x.Code < y.Code
+	})
+	return out
 }
 
 func sizeOrder(s string) string {

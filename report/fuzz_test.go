@@ -114,7 +114,7 @@ func FuzzParseQuery(f *testing.F) {
 }
 
 func FuzzRender(f *testing.F) {
-	f.Add(xss, "project", `<img src=x onerror=alert(2)>`, xss, "Standard", "Stopped", int64(-90), int64(240), int64(60), true)
+	f.Add(xss, "project", `<img src=x onerror=alert(2)>`, "javascript:alert(3)", "Standard", "Stopped", int64(-90), int64(240), int64(60), true)
 	f.Add("=cmd|' /C calc'!A0", "k", "", "", "Premium", "Ready", int64(600), int64(0), int64(0), false)
 	f.Add("\xff\xfe", "\x00", "\"", "\r\n,\"", "huge", "Error", int64(-1<<40), int64(1<<40), int64(-5), true)
 	f.Fuzz(func(t *testing.T, requester, tagKey, tagValue, errMsg, size, status string, readyOff, minutes, convSecs int64, rates bool) {
@@ -131,12 +131,15 @@ func FuzzRender(f *testing.F) {
 		ss := []*arrops.Session{
 			{ID: "s1", Size: arrops.SessionSize(size), Status: arrops.SessionStatus(status), RequestedBy: requester,
 				Tags: map[string]string{tagKey: tagValue}, CreatedAt: ready.Add(-time.Minute), ReadyAt: ready,
-				StoppedAt: ready.Add(clampMin(minutes)), ErrorMessage: errMsg, ErrorCode: errMsg},
+				StoppedAt: ready.Add(clampMin(minutes)), ErrorMessage: errMsg, ErrorCode: errMsg,
+				StopReason: "policy " + tagKey + ": " + errMsg, MaxLeaseMinutes: int(convSecs % 1441), ExtendedUntil: ready.Add(clampMin(readyOff))},
 			{ID: "s2", Size: arrops.SizeStandard, Status: arrops.SessionStatus(status), RequestedBy: tagValue, CreatedAt: base},
 		}
 		cs := []*arrops.Conversion{
 			{ID: "c1", InputContainer: tagKey, InputPath: tagValue, Status: arrops.ConversionFailed, ErrorCode: errMsg, ErrorMessage: errMsg,
 				CreatedAt: base, CompletedAt: base.Add(time.Duration(convSecs%1e6) * time.Second)},
+			{ID: "c2", Status: arrops.ConversionRejected, ErrorCode: errMsg, ErrorMessage: requester, CreatedAt: base, CompletedAt: base},
+			{ID: "c3", InputPath: requester, OutputURI: errMsg, Status: arrops.ConversionSucceeded, CreatedAt: base, CompletedAt: base.Add(time.Minute)},
 		}
 		r := Rates{}
 		if rates {
@@ -167,9 +170,27 @@ func FuzzRender(f *testing.F) {
 						t.Fatalf("last CSV row is %q", recs[len(recs)-1])
 					}
 				case FormatHTML:
-					if bytes.Contains(out, []byte("<script")) || bytes.Contains(out, []byte("<img")) {
+					if bytes.Contains(out, []byte("<script")) || bytes.Contains(out, []byte("<img")) ||
+						bytes.Contains(bytes.ToLower(out), []byte(`href="javascript:`)) {
 						t.Fatalf("record text became markup:\n%s", out)
 					}
+				}
+			}
+		}
+		for _, format := range []Format{FormatJSON, FormatCSV} {
+			q := novemberQuery(format, GroupRequester, "")
+			q.Dataset = DatasetConversions
+			var buf bytes.Buffer
+			if err := Render(context.Background(), &buf, q, r, fixedNow, seq(ss), seq(cs)); err != nil {
+				t.Fatalf("conversions %s: %v", format, err)
+			}
+			if format == FormatJSON && !json.Valid(buf.Bytes()) {
+				t.Fatalf("invalid JSON:\n%s", buf.Bytes())
+			}
+			if format == FormatCSV {
+				recs, err := csv.NewReader(&buf).ReadAll()
+				if err != nil || len(recs) != 4 {
+					t.Fatalf("conversions CSV: %d records, %v", len(recs), err)
 				}
 			}
 		}

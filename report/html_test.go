@@ -51,8 +51,19 @@ func TestHTMLEscapesRecordStrings(t *testing.T) {
 func TestHTMLContent(t *testing.T) {
 	page := renderHTML(t, novemberQuery(FormatHTML, GroupRequester, ""), testRates)
 	checks := []string{
-		"<title>ARR usage 2026-11-01 to 2026-11-23</title>",
-		`id="total-hours">9.01<`,
+		"<title>ARR usage 2026-11-01 to 2026-11-23 by requester</title>",
+		`<h1 id="title">ARR usage 2026-11-01 to 2026-11-23 by requester</h1>`,
+		`id="total-hours">9.01 h<`,
+		`id="saved">10.52 USD<`,
+		`id="wasted">50.00 USD<`,
+		`<a href="https://devstoreaccount1.blob.core.windows.net/arr-output/plant/robot.arrAsset" rel="noreferrer">arr-output/plant/robot.arrAsset</a>`,
+		`<meta name="referrer" content="no-referrer">`,
+		`<code>UndecodableEvent</code> (1)`,
+		`role="img" aria-labelledby="chart-days-title chart-days-desc"`,
+		`<option value="requester" selected>requester</option>`,
+		`href="?format=csv&amp;from=2026-11-01&amp;groupBy=requester&amp;to=2026-11-23"`,
+		`href="?dataset=conversions&amp;format=csv&amp;from=2026-11-01&amp;groupBy=requester&amp;to=2026-11-23"`,
+		"@page{size:A4",
 		`id="total-cost">72.23 USD<`,
 		`data-date="2026-11-05" data-size="Premium" data-hours="2"`,
 		`data-requester="alice" data-hours="4"`,
@@ -63,20 +74,28 @@ func TestHTMLContent(t *testing.T) {
 			t.Errorf("page lacks %s", c)
 		}
 	}
-	// Seven non-empty (day, size) cells; six requesters (carol at 0 h); seven conversions in range.
+	// Seven non-empty (day, size) cells; six requesters (carol at 0 h); six
+	// conversions ARR ran and two rejected records in range; nine sessions.
 	if n := strings.Count(page, `<rect class="bar" x=`); n != 13 {
 		t.Errorf("%d bars, want 13", n)
 	}
-	if n := strings.Count(page, `<tr class="`); n != 7 {
-		t.Errorf("%d conversion rows, want 7", n)
+	for table, want := range map[string]int{"conversions": 6, "rejected": 2, "sessions": 9} {
+		m := regexp.MustCompile(`(?s)<table id="` + table + `"[^>]*>.*?</table>`).FindString(page)
+		if n := strings.Count(m, `<tr class="`); n != want {
+			t.Errorf("%d %s rows, want %d", n, table, want)
+		}
 	}
 	if strings.Contains(page, "rates-note") {
 		t.Error("rates note shown although rates are set")
 	}
-	for _, ext := range []string{"<script", "src=\"http", "href=\"http", "<link"} {
+	for _, ext := range []string{"<script", "src=\"http", "<link", "url("} {
 		if strings.Contains(page, ext) {
 			t.Errorf("page is not self-contained: %s", ext)
 		}
+	}
+	// The only absolute addresses are links to output assets, which load nothing.
+	if m := regexp.MustCompile(`<[^a][^>]*href="http`).FindString(page); m != "" {
+		t.Errorf("page is not self-contained: %s", m)
 	}
 
 	noRates := renderHTML(t, novemberQuery(FormatHTML, GroupRequester, ""), Rates{})
@@ -104,7 +123,7 @@ func TestHTMLManyRequestersAndEmpty(t *testing.T) {
 	if n := strings.Count(buf.String(), `data-requester=`); n != maxRequesterBars {
 		t.Errorf("%d requester bars, want %d", n, maxRequesterBars)
 	}
-	if !strings.Contains(buf.String(), "(26 others)") {
+	if !strings.Contains(buf.String(), "26 other requesters") {
 		t.Error("no others bar")
 	}
 
@@ -170,4 +189,13 @@ func TestRunningNote(t *testing.T) {
 			}
 		})
 	}
+}
+
+func renderPage(t testing.TB, r *Report) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
 }

@@ -52,12 +52,24 @@ const maxTagKey = 256
 
 const dateLayout = "2006-01-02"
 
+// Datasets: which rows a JSON or CSV report lists.
+const (
+	DatasetSessions    = "sessions"
+	DatasetConversions = "conversions"
+)
+
 // Query is a validated report request.
 type Query struct {
 	From, To time.Time // UTC midnights; To is inclusive
 	GroupBy  string    // GroupRequester, GroupSize, GroupDay or GroupTag
 	TagKey   string    // with GroupTag
 	Format   Format
+	Dataset  string // DatasetSessions (default) or DatasetConversions
+	// Code is the function key the request carried in ?code=, echoed into
+	// the HTML page's form and links so they keep working when followed. It
+	// is the caller's own key, already in the address bar; it is never
+	// logged and appears in no JSON or CSV output.
+	Code string
 }
 
 // Start and End are the half-open billing window [From 00:00, To+1 00:00).
@@ -92,10 +104,12 @@ func paramErr(param, format string, args ...any) *ParamError {
 // ParseQuery validates the report parameters. from and to are inclusive UTC
 // dates (YYYY-MM-DD); without them the report covers the current UTC month up
 // to today (without from: the first of to's month; without to: today, or from
-// if that is later). groupBy is requester (default), size, day or tag:<key>.
+// if that is later). groupBy is requester (default), size, day or tag:<key>;
+// groupBy=tag with tagKey=<key> means the same (what the page's form sends).
+// dataset is sessions (default) or conversions (the rows JSON and CSV list).
 // format is json, csv or html; without it the Accept header decides
-// (text/html, text/csv, else JSON). Unknown parameters (such as the function
-// key's "code") are ignored.
+// (text/html, text/csv, else JSON). The function key's "code" is kept in
+// Query.Code for the page's links; other unknown parameters are ignored.
 func ParseQuery(q url.Values, accept string, now time.Time) (Query, error) {
 	var out Query
 	get := func(name string) (string, bool, error) {
@@ -155,6 +169,16 @@ func ParseQuery(q url.Values, accept string, now time.Time) (Query, error) {
 	if !hasG || g == "" {
 		g = GroupRequester
 	}
+	// The form cannot join a select and a text box into "tag:<key>", so it
+	// sends groupBy=tag and tagKey; the form always sends the box, and a key
+	// typed for another grouping is ignored.
+	tagKey, _, err := get("tagKey")
+	if err != nil {
+		return out, err
+	}
+	if strings.EqualFold(g, GroupTag) {
+		g = GroupTag + ":" + tagKey
+	}
 	switch lg := strings.ToLower(g); {
 	case lg == GroupRequester || lg == GroupSize || lg == GroupDay:
 		out.GroupBy = lg
@@ -186,6 +210,22 @@ func ParseQuery(q url.Values, accept string, now time.Time) (Query, error) {
 		}
 	} else {
 		out.Format = formatFromAccept(accept)
+	}
+
+	ds, hasDS, err := get("dataset")
+	if err != nil {
+		return out, err
+	}
+	switch ds = strings.ToLower(ds); {
+	case !hasDS || ds == "" || ds == DatasetSessions:
+		out.Dataset = DatasetSessions
+	case ds == DatasetConversions:
+		out.Dataset = DatasetConversions
+	default:
+		return out, paramErr("dataset", "%q is not sessions or conversions", clip(ds))
+	}
+	if vs := q["code"]; len(vs) > 0 {
+		out.Code = vs[0]
 	}
 	return out, nil
 }

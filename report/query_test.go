@@ -38,6 +38,12 @@ func TestParseQuery(t *testing.T) {
 		{"accept wildcard", "", "*/*", "2026-11-01", "2026-11-23", "requester", FormatJSON, ""},
 		{"accept q=0 refuses", "", "text/html;q=0", "2026-11-01", "2026-11-23", "requester", FormatJSON, ""},
 		{"function key ignored", "code=abc&from=2026-11-01&format=csv", "text/csv", "2026-11-01", "2026-11-23", "requester", FormatCSV, ""},
+		{"form: groupBy tag with tagKey", "groupBy=tag&tagKey=project", "", "2026-11-01", "2026-11-23", "tag:project", FormatJSON, ""},
+		{"form: tagKey ignored for other groupings", "groupBy=size&tagKey=project", "", "2026-11-01", "2026-11-23", "size", FormatJSON, ""},
+		{"dataset conversions", "dataset=Conversions&format=csv", "", "2026-11-01", "2026-11-23", "requester", FormatCSV, ""},
+		{"form: groupBy tag without tagKey", "groupBy=tag&tagKey=", "", "", "", "", "", "groupBy"},
+		{"bad dataset", "dataset=commands", "", "", "", "", "", "dataset"},
+		{"tagKey twice", "groupBy=tag&tagKey=a&tagKey=b", "", "", "", "", "", "tagKey"},
 
 		{"bad from", "from=2026-13-01", "", "", "", "", "", "from"},
 		{"from not a date", "from=yesterday", "", "", "", "", "", "from"},
@@ -81,6 +87,13 @@ func TestParseQuery(t *testing.T) {
 			}
 			if q.GroupLabel() != tt.groupBy || q.Format != tt.format {
 				t.Errorf("groupBy %s format %s, want %s %s", q.GroupLabel(), q.Format, tt.groupBy, tt.format)
+			}
+			wantDS := DatasetSessions
+			if v.Get("dataset") != "" {
+				wantDS = strings.ToLower(v.Get("dataset"))
+			}
+			if q.Dataset != wantDS || q.Code != v.Get("code") {
+				t.Errorf("dataset %q code %q, want %q %q", q.Dataset, q.Code, wantDS, v.Get("code"))
 			}
 		})
 	}

@@ -23,10 +23,12 @@ import (
 // the first record before committing headers.
 func Render(ctx context.Context, w io.Writer, q Query, rates Rates, now time.Time,
 	sessions iter.Seq2[*arrops.Session, error], conversions iter.Seq2[*arrops.Conversion, error]) error {
-	switch q.Format {
-	case FormatCSV:
+	switch {
+	case q.Dataset == DatasetConversions && q.Format != FormatHTML:
+		return renderConversions(ctx, w, q, rates, now, conversions)
+	case q.Format == FormatCSV:
 		return renderCSV(ctx, w, q, rates, now, sessions, conversions)
-	case FormatHTML:
+	case q.Format == FormatHTML:
 		r, err := Build(ctx, q, rates, now, sessions, conversions)
 		if err != nil {
 			return err
@@ -45,12 +47,16 @@ type jsonHead struct {
 	Currency        string             `json:"currency,omitempty"`
 	RatesPerHour    map[string]float64 `json:"ratesPerHour,omitempty"`
 	Note            string             `json:"note,omitempty"`
+	Dataset         string             `json:"dataset,omitempty"` // only for conversions
 }
 
 type jsonTail struct {
 	Groups      []Group           `json:"groups"`
 	Days        []Day             `json:"days"`
 	Totals      Totals            `json:"totals"`
+	Savings     Savings           `json:"savings"`
+	Waste       Waste             `json:"waste"`
+	StartTimes  StartTimes        `json:"startTimes"`
 	Conversions ConversionSummary `json:"conversions"`
 }
 
@@ -88,11 +94,12 @@ func renderJSON(ctx context.Context, w io.Writer, q Query, rates Rates, now time
 		bw.WriteByte('\n')
 		_, err := bw.Write(enc.encode(row))
 		return err
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}
-	tb, err := json.Marshal(jsonTail{Groups: r.Groups, Days: r.Days, Totals: r.Totals, Conversions: r.Conversions})
+	tb, err := json.Marshal(jsonTail{Groups: r.Groups, Days: r.Days, Totals: r.Totals,
+		Savings: r.Savings, Waste: r.Waste, StartTimes: r.StartTimes, Conversions: r.Conversions})
 	if err != nil {
 		return fmt.Errorf("report: encoding JSON totals: %w", err)
 	}
@@ -105,11 +112,13 @@ func renderJSON(ctx context.Context, w io.Writer, q Query, rates Rates, now time
 	return nil
 }
 
-// CSVHeader is the fixed column order of the CSV report.
+// CSVHeader is the fixed column order of the sessions CSV report. New
+// columns are only ever added at the end.
 var CSVHeader = []string{
 	"kind", "id", "key", "size", "status", "requestedBy", "tags",
 	"createdAt", "readyAt", "stoppedAt",
 	"minutes", "hours", "cost", "currency", "sessions", "running", "note",
+	"origin", "stopReason", "errorCode",
 }
 
 func renderCSV(ctx context.Context, w io.Writer, q Query, rates Rates, now time.Time,
@@ -140,23 +149,129 @@ func renderCSV(ctx context.Context, w io.Writer, q Query, rates Rates, now time.
 		}
 		rec = append(rec[:0], "session", cell(row.ID), cell(row.Group), cell(row.Size), cell(row.Status), cell(row.RequestedBy), cell(tags),
 			csvTime(row.CreatedAt), csvTime(row.ReadyAt), csvTime(row.StoppedAt),
-			num(row.Minutes), num(row.Hours), cost, cell(cur), "1", strconv.FormatBool(row.Running), row.Note)
+			num(row.Minutes), num(row.Hours), cost, cell(cur), "1", strconv.FormatBool(row.Running), row.Note,
+			row.Origin, cell(row.StopReason), cell(row.ErrorCode))
 		return cw.Write(rec)
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}
+	var tail [][]string
 	for _, g := range r.Groups {
-		if err := cw.Write(totalsRecord("group", g.Key, g.Totals, rates.Set, cur, "")); err != nil {
+		tail = append(tail, totalsRecord("group", g.Key, g.Totals, rates.Set, cur, ""))
+	}
+	for _, g := range r.Savings.ByPolicy {
+		tail = append(tail, totalsRecord("savings", g.Key, g.Totals, rates.Set, cur, ""))
+	}
+	tail = append(tail, totalsRecord("waste", string(arrops.SessionExpired), r.Waste.Totals, rates.Set, cur, ""),
+		totalsRecord("total", "", r.Totals, rates.Set, cur, r.Note))
+	if err := cw.WriteAll(tail); err != nil { // WriteAll flushes
+		return fmt.Errorf("report: writing CSV: %w", err)
+	}
+	return nil
+}
+
+// ConversionsCSVHeader is the fixed column order of the conversions CSV
+// (dataset=conversions): one row per conversion record created in the
+// range, rejected uploads included, in the store's order.
+var ConversionsCSVHeader = []string{
+	"id", "status", "inputContainer", "inputPath", "outputUri", "createdAt", "completedAt",
+	"durationSeconds", "errorCode", "errorMessage", "note",
+}
+
+// ConversionLine is one conversion as the JSON conversions dataset lists it.
+type ConversionLine struct {
+	ID              string    `json:"id"`
+	Status          string    `json:"status"`
+	InputContainer  string    `json:"inputContainer"`
+	InputPath       string    `json:"inputPath"`
+	OutputURI       string    `json:"outputUri,omitempty"`
+	CreatedAt       time.Time `json:"createdAt,omitzero"`
+	CompletedAt     time.Time `json:"completedAt,omitzero"`
+	DurationSeconds *float64  `json:"durationSeconds"` // null while running
+	ErrorCode       string    `json:"errorCode,omitempty"`
+	ErrorMessage    string    `json:"errorMessage,omitempty"`
+	Note            string    `json:"note,omitempty"`
+}
+
+func conversionLine(c *arrops.Conversion) ConversionLine {
+	l := ConversionLine{ID: c.ID, Status: string(c.Status), InputContainer: c.InputContainer, InputPath: c.InputPath,
+		OutputURI: c.OutputURI, CreatedAt: utc(c.CreatedAt), CompletedAt: utc(c.CompletedAt),
+		ErrorCode: c.ErrorCode, ErrorMessage: c.ErrorMessage, Note: c.Note}
+	if d := c.Duration(); d > 0 || c.Status.Terminal() && !c.CompletedAt.IsZero() {
+		secs := round(d.Seconds(), 3)
+		l.DurationSeconds = &secs
+	}
+	return l
+}
+
+// renderConversions writes the conversions dataset: CSV rows, or JSON with
+// the rows and the conversions summary.
+func renderConversions(ctx context.Context, w io.Writer, q Query, rates Rates, now time.Time,
+	conversions iter.Seq2[*arrops.Conversion, error]) error {
+	bw := bufio.NewWriterSize(w, 32<<10)
+	var onConv func(*arrops.Conversion) error
+	var cw *csv.Writer
+	first := true
+	if q.Format == FormatCSV {
+		cw = csv.NewWriter(bw)
+		cw.UseCRLF = true
+		if err := cw.Write(ConversionsCSVHeader); err != nil {
 			return fmt.Errorf("report: writing CSV: %w", err)
 		}
+		onConv = func(c *arrops.Conversion) error {
+			l := conversionLine(c)
+			dur := ""
+			if l.DurationSeconds != nil {
+				dur = num(*l.DurationSeconds)
+			}
+			return cw.Write([]string{cell(l.ID), l.Status, cell(l.InputContainer), cell(l.InputPath), cell(l.OutputURI),
+				csvTime(l.CreatedAt), csvTime(l.CompletedAt), dur, cell(l.ErrorCode), cell(l.ErrorMessage), cell(l.Note)})
+		}
+	} else {
+		h := head(q, rates, now)
+		h.Dataset = DatasetConversions
+		hb, err := json.Marshal(h)
+		if err != nil {
+			return fmt.Errorf("report: encoding JSON head: %w", err)
+		}
+		bw.Write(hb[:len(hb)-1])
+		bw.WriteString(`,"conversions":[`)
+		onConv = func(c *arrops.Conversion) error {
+			b, err := json.Marshal(conversionLine(c))
+			if err != nil {
+				return fmt.Errorf("report: encoding conversion %s: %w", c.ID, err)
+			}
+			if !first {
+				bw.WriteByte(',')
+			}
+			first = false
+			bw.WriteByte('\n')
+			_, err = bw.Write(b)
+			return err
+		}
 	}
-	if err := cw.Write(totalsRecord("total", "", r.Totals, rates.Set, cur, r.Note)); err != nil {
-		return fmt.Errorf("report: writing CSV: %w", err)
+	r, err := build(ctx, q, rates, now, nil, conversions, nil, onConv)
+	if err != nil {
+		return err
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("report: writing CSV: %w", err)
+	if cw != nil {
+		cw.Flush()
+		err = cw.Error()
+	} else {
+		var sb []byte
+		sb, err = json.Marshal(r.Conversions)
+		if err == nil {
+			bw.WriteString("\n],\"summary\":")
+			bw.Write(sb)
+			bw.WriteString("}\n")
+		}
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("report: writing conversions: %w", err)
 	}
 	return nil
 }
@@ -167,7 +282,7 @@ func totalsRecord(kind, key string, t Totals, ratesSet bool, cur, note string) [
 		cost = num(t.Cost)
 	}
 	return []string{kind, "", cell(key), "", "", "", "", "", "", "",
-		num(t.Minutes), num(t.Hours), cost, cell(cur), strconv.Itoa(t.Count), strconv.Itoa(t.Running), note}
+		num(t.Minutes), num(t.Hours), cost, cell(cur), strconv.Itoa(t.Count), strconv.Itoa(t.Running), note, "", "", ""}
 }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -130,6 +130,10 @@ func TestEndToEnd(t *testing.T) {
 	if cli.Totals != httpReport.Totals {
 		t.Fatalf("CLI totals %+v != HTTP totals %+v", cli.Totals, httpReport.Totals)
 	}
+	if cli.Savings.Totals != httpReport.Savings.Totals || cli.Waste.Totals != httpReport.Waste.Totals || cli.StartTimes.Ready != httpReport.StartTimes.Ready {
+		t.Fatalf("CLI savings/waste/starts %+v %+v %d != HTTP %+v %+v %d", cli.Savings, cli.Waste, cli.StartTimes.Ready,
+			httpReport.Savings, httpReport.Waste, httpReport.StartTimes.Ready)
+	}
 	if !equalGroups(cli.Groups, httpReport.Groups) {
 		t.Fatalf("CLI groups %+v != HTTP groups %+v", cli.Groups, httpReport.Groups)
 	}

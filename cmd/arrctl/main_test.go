@@ -61,6 +61,8 @@ func TestUsageErrors(t *testing.T) {
 		{"report empty tag", []string{"report", "--group-by", "tag:"}, "tag key"},
 		{"report bad from", []string{"report", "--from", "yesterday"}, "--from"},
 		{"report bad format", []string{"report", "--format", "html"}, `--format "html"`},
+		{"report dataset in a table", []string{"report", "--dataset", "conversions"}, "--dataset conversions needs"},
+		{"report bad dataset", []string{"report", "--dataset", "commands", "--format", "csv"}, "--dataset"},
 		{"watch without id", []string{"watch"}, "want 1 argument"},
 		{"watch bad interval", []string{"watch", "s1", "--interval", "-1s"}, "--interval"},
 		{"missing settings", []string{"--settings", missing, "sessions"}, "ARR_ACCOUNT_ID"},

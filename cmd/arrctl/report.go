@@ -21,16 +21,20 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	to := fs.String("to", "", "last day, YYYY-MM-DD UTC (default: today)")
 	groupBy := fs.String("group-by", rep.GroupRequester, "requester, size, day or tag:KEY")
 	format := fs.String("format", formatTable, "table, json or csv (json and csv are exactly what GET /api/report returns)")
-	if _, err := parseFlags(e, fs, args, "report [--from DATE] [--to DATE] [--group-by requester|size|day|tag:KEY] [--format table|json|csv]", 0); err != nil {
+	dataset := fs.String("dataset", rep.DatasetSessions, "rows of json and csv: sessions or conversions")
+	if _, err := parseFlags(e, fs, args, "report [--from DATE] [--to DATE] [--group-by requester|size|day|tag:KEY] [--format table|json|csv] [--dataset sessions|conversions]", 0); err != nil {
 		return err
 	}
 	f, err := checkFormat(*format)
 	if err != nil {
 		return err
 	}
+	if f == formatTable && *dataset != rep.DatasetSessions {
+		return usagef("--dataset %s needs --format json or csv (the table summarises both; arrctl conversions lists conversions)", *dataset)
+	}
 	// The HTTP report's parser validates the same parameters, so both accept
 	// and reject the same ranges and groupings.
-	v := url.Values{"groupBy": {*groupBy}}
+	v := url.Values{"groupBy": {*groupBy}, "dataset": {*dataset}}
 	if *from != "" {
 		v.Set("from", *from)
 	}
@@ -92,6 +96,9 @@ type reportTotals struct {
 	Note            string                `json:"note"`
 	Groups          []rep.Group           `json:"groups"`
 	Totals          rep.Totals            `json:"totals"`
+	Savings         rep.Savings           `json:"savings"`
+	Waste           rep.Waste             `json:"waste"`
+	StartTimes      rep.StartTimes        `json:"startTimes"`
 	Conversions     rep.ConversionSummary `json:"conversions"`
 }
 
@@ -117,8 +124,38 @@ func writeReportTable(w io.Writer, r *reportTotals) error {
 	if err := writeAligned(w, rows); err != nil {
 		return err
 	}
+	money := func(t rep.Totals) string {
+		s := fmt.Sprintf("%d session%s, %.1f min (%.2f h)", t.Count, plural(t.Count), t.Minutes, t.Hours)
+		if r.RatesConfigured {
+			s += fmt.Sprintf(", %.2f %s", t.Cost, text(r.Currency))
+		}
+		return s
+	}
+	fmt.Fprintf(w, "\nSaved by policy stops (stop to lease end): %s\n", money(r.Savings.Totals))
+	for _, g := range r.Savings.ByPolicy {
+		fmt.Fprintf(w, "  %s: %s\n", text(g.Key), money(g.Totals))
+	}
+	if n := r.Savings.LeaseUnknown; n > 0 {
+		fmt.Fprintf(w, "  %d policy stop%s without a recorded lease, not counted\n", n, plural(n))
+	}
+	fmt.Fprintf(w, "Spent on expired leases: %s\n", money(r.Waste.Totals))
+
+	st := r.StartTimes
+	fmt.Fprintf(w, "\nStart (created to Ready): %d session%s", st.Ready, plural(st.Ready))
+	if st.P50Seconds != nil {
+		fmt.Fprintf(w, ", p50 %.0fs, p95 %.0fs", *st.P50Seconds, *st.P95Seconds)
+	}
+	fmt.Fprintln(w)
+	for _, g := range st.BySize {
+		fmt.Fprintf(w, "  %s: %d, p50 %.0fs, p95 %.0fs\n", text(g.Key), g.Count, g.P50Seconds, g.P95Seconds)
+	}
+	fmt.Fprintf(w, "Never Ready: %d\n", st.NeverReady)
+	for _, f := range st.ByCode {
+		fmt.Fprintf(w, "  %s: %d\n", text(f.Code), f.Count)
+	}
+
 	c := r.Conversions
-	fmt.Fprintf(w, "\nConversions: %d (%d succeeded, %d failed, %d running)", c.Count, c.Succeeded, c.Failed, c.Running)
+	fmt.Fprintf(w, "\nConversions run by ARR: %d (%d succeeded, %d failed, %d running)", c.Count, c.Succeeded, c.Failed, c.Running)
 	if c.SuccessRate != nil {
 		fmt.Fprintf(w, ", success rate %.0f%%", *c.SuccessRate*100)
 	}
@@ -130,6 +167,10 @@ func writeReportTable(w io.Writer, r *reportTotals) error {
 	}
 	fmt.Fprintln(w)
 	for _, f := range c.TopFailures {
+		fmt.Fprintf(w, "  %s: %d\n", text(f.Code), f.Count)
+	}
+	fmt.Fprintf(w, "Rejected uploads (never sent to ARR): %d\n", c.Rejected.Count)
+	for _, f := range c.Rejected.ByCode {
 		fmt.Fprintf(w, "  %s: %d\n", text(f.Code), f.Count)
 	}
 	if r.Note != "" {
@@ -181,4 +222,11 @@ func groupHeader(groupBy string) string {
 		return "DAY"
 	}
 	return "TAG " + text(groupBy[len(rep.GroupTag)+1:])
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -51,7 +51,7 @@ func TestReportTable(t *testing.T) {
 			if err := json.Unmarshal(js.Bytes(), &r); err != nil {
 				t.Fatal(err)
 			}
-			if r.Totals.Count != 4 || len(r.Groups) == 0 || r.Conversions.Count != 4 {
+			if r.Totals.Count != 4 || len(r.Groups) == 0 || r.Conversions.Count != 3 || r.Conversions.Rejected.Count != 1 {
 				t.Fatalf("decoded report lacks totals: %+v", r)
 			}
 			var b bytes.Buffer

@@ -103,7 +103,8 @@ func BenchmarkReportAzurite(b *testing.B) {
 }
 
 // benchSessions spreads n finished sessions over the 30 days from `from`:
-// 50 requesters, both sizes, some across midnight.
+// 50 requesters, both sizes, some across midnight, some stopped by a policy,
+// some expired, some never Ready.
 func benchSessions(n int, from time.Time) []*arrops.Session {
 	out := make([]*arrops.Session, n)
 	step := 30 * 24 * time.Hour / time.Duration(n)
@@ -114,12 +115,23 @@ func benchSessions(n int, from time.Time) []*arrops.Session {
 			size = arrops.SizePremium
 		}
 		ready := created.Add(3 * time.Minute)
-		out[i] = &arrops.Session{
+		s := &arrops.Session{
 			ID: fmt.Sprintf("bench-%07d", i), Size: size, Status: arrops.SessionStopped, Origin: arrops.OriginCommand,
 			RequestedBy: fmt.Sprintf("app-%02d", i%50), Tags: map[string]string{"project": fmt.Sprintf("plant-%d", i%20)},
 			MaxLeaseMinutes: 120, CreatedAt: created, ReadyAt: ready, StoppedAt: ready.Add(time.Duration(20+i%100) * time.Minute),
 			ElapsedMinutes: 20 + i%100, StopReason: "stopped by command",
 		}
+		// Every section of the report has work: policy stops (savings),
+		// expired leases (waste), a start that failed (never Ready).
+		switch i % 10 {
+		case 1:
+			s.StopReason = "policy maxReadyMinutes: ready for 60 min (SHUTDOWN_MAX_READY_MINUTES=60)"
+		case 2:
+			s.Status, s.StopReason = arrops.SessionExpired, ""
+		case 3:
+			s.Status, s.ReadyAt, s.ElapsedMinutes, s.ErrorCode = arrops.SessionError, time.Time{}, 0, "CapacityExceeded"
+		}
+		out[i] = s
 	}
 	return out
 }

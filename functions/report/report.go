@@ -59,8 +59,13 @@ func New(d Deps) functions.Func {
 		}
 		out.SetHTTP(OutBinding, trigger.HTTPResponse{StatusCode: http.StatusOK, Body: buf.String(),
 			Headers: map[string]string{"Content-Type": q.Format.ContentType(), "Cache-Control": "no-store",
-				"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"}})
-		log.Info("report", "from", q.From.Format(time.DateOnly), "to", q.To.Format(time.DateOnly), "format", q.Format, "bytes", buf.Len())
+				"X-Content-Type-Options": "nosniff",
+				// The page's form may only submit back here; its links carry the
+				// function key, so no address is sent on as a referrer.
+				"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'",
+				"Referrer-Policy":         "no-referrer"}})
+		log.Info("report", "from", q.From.Format(time.DateOnly), "to", q.To.Format(time.DateOnly), "groupBy", q.GroupLabel(),
+			"format", q.Format, "dataset", q.Dataset, "bytes", buf.Len())
 		return nil
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/report"
 	"github.com/arrops/arrops/internal/functest"
+	rep "github.com/arrops/arrops/report"
 	"github.com/arrops/arrops/trigger"
 )
 
@@ -150,6 +151,39 @@ func TestReportFunction(t *testing.T) {
 		}
 	})
 
+	// The page's form and links keep the function key (the caller's own,
+	// already in its address bar); the log never shows it, and the page is
+	// sent with no referrer so its links do not pass it on.
+	t.Run("FunctionKey", func(t *testing.T) {
+		const key = "REDACTED-function-key"
+		e.logs.Reset()
+		q := with("format", "html")
+		q["code"] = key
+		res := e.get(q, "")
+		if n := strings.Count(res.Body, key); n < 4 { // the form's hidden field and three links
+			t.Errorf("the page carries the key %d times, want it in the form and the links", n)
+		}
+		if strings.Contains(e.logs.String(), key) {
+			t.Errorf("the key was logged: %s", e.logs.String())
+		}
+		if res.Headers["Referrer-Policy"] != "no-referrer" || !strings.Contains(res.Headers["Content-Security-Policy"], "form-action 'self'") {
+			t.Errorf("headers %v", res.Headers)
+		}
+		if js := e.get(map[string]string{"from": "2026-11-18", "code": key}, ""); strings.Contains(js.Body, key) {
+			t.Error("the JSON report carries the key")
+		}
+	})
+
+	t.Run("ConversionsDataset", func(t *testing.T) {
+		q := with("format", "csv")
+		q["dataset"] = "conversions"
+		res := e.get(q, "")
+		rows, err := csv.NewReader(strings.NewReader(res.Body)).ReadAll()
+		if err != nil || res.StatusCode != http.StatusOK || len(rows) < 1 || strings.Join(rows[0], ",") != strings.Join(rep.ConversionsCSVHeader, ",") {
+			t.Errorf("conversions CSV: %d %v %q", res.StatusCode, err, res.Body)
+		}
+	})
+
 	t.Run("BadQuery", func(t *testing.T) {
 		cases := []struct {
 			name  string
@@ -164,6 +198,7 @@ func TestReportFunction(t *testing.T) {
 			{"groupBy", with("groupBy", "colour"), "groupBy"},
 			{"empty tag", with("groupBy", "tag:"), "groupBy"},
 			{"format", with("format", "xml"), "format"},
+			{"dataset", with("dataset", "commands"), "dataset"},
 		}
 		for _, c := range cases {
 			res := e.get(c.query, "text/html")

@@ -8,6 +8,7 @@ package browsertest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -132,4 +135,115 @@ func (p *Page) Screenshot(tb testing.TB, sub, prefix string) error {
 	}
 	tb.Logf("screenshot: %s", path)
 	return nil
+}
+
+// chartTextJS lists, for the SVG chart matching the selector, the tick
+// labels that are not plain decimals (float artifacts such as
+// 0.30000000000000004 have more than three decimals), every text whose box
+// leaves the chart's viewBox, and the axis titles.
+const chartTextJS = `((sel) => {
+	const svg = document.querySelector(sel);
+	if (!svg) return {missing: true};
+	const vb = svg.viewBox.baseVal;
+	const bad = [], outside = [], titles = [];
+	let ticks = 0;
+	for (const t of svg.querySelectorAll('text')) {
+		const b = t.getBBox();
+		if (t.textContent.trim() !== '' && (b.x < vb.x - 0.5 || b.y < vb.y - 0.5 || b.x + b.width > vb.x + vb.width + 0.5 || b.y + b.height > vb.y + vb.height + 0.5)) {
+			outside.push(t.textContent + ' at ' + [b.x, b.y, b.width, b.height].map(v => v.toFixed(1)).join(','));
+		}
+		if (t.classList.contains('ytick') || (t.classList.contains('xtick') && !/^\d\d-\d\d$/.test(t.textContent))) {
+			ticks++;
+			if (!/^\d+(\.\d{1,3})?$/.test(t.textContent)) bad.push(t.textContent);
+		}
+		if (t.classList.contains('axis-title')) titles.push(t.textContent);
+	}
+	return {missing: false, ticks: ticks, bad: bad, outside: outside, titles: titles};
+})`
+
+// CheckChartText fails tb unless each SVG chart (a CSS selector) has
+// numeric tick labels without float artifacts, every text inside its
+// viewBox, and axis titles that name a unit in parentheses.
+func CheckChartText(tb testing.TB, p *Page, selectors ...string) {
+	tb.Helper()
+	type result struct {
+		Missing bool     `json:"missing"`
+		Ticks   int      `json:"ticks"`
+		Bad     []string `json:"bad"`
+		Outside []string `json:"outside"`
+		Titles  []string `json:"titles"`
+	}
+	for _, sel := range selectors {
+		arg, _ := json.Marshal(sel)
+		r, err := chromedp.Run(p.Ctx, chromedp.Evaluate[result]("("+chartTextJS+")("+string(arg)+")"))
+		if err != nil {
+			tb.Errorf("%s: %v", sel, err)
+			continue
+		}
+		if r.Missing {
+			tb.Errorf("%s: no such chart", sel)
+			continue
+		}
+		if r.Ticks < 2 || len(r.Bad) > 0 {
+			tb.Errorf("%s: %d tick labels, not plain numbers: %q", sel, r.Ticks, r.Bad)
+		}
+		if len(r.Outside) > 0 {
+			tb.Errorf("%s: text outside the chart: %q", sel, r.Outside)
+		}
+		if len(r.Titles) == 0 {
+			tb.Errorf("%s: no axis title", sel)
+		}
+		for _, title := range r.Titles {
+			if !strings.Contains(title, "(") {
+				tb.Errorf("%s: axis title %q names no unit", sel, title)
+			}
+		}
+	}
+}
+
+// WaitFor polls the JavaScript condition every 50 ms until it is true or
+// timeout passes. Errors while the page navigates (its context goes away
+// under the evaluation) are retried, which chromedp's Poll does not do.
+func WaitFor(p *Page, condition string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		ok, err := chromedp.Run(p.Ctx, chromedp.Evaluate[bool](condition))
+		if err == nil && ok {
+			return nil
+		}
+		last = err
+		select {
+		case <-p.Ctx.Done():
+			return p.Ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if last != nil {
+		return fmt.Errorf("%s: not true after %s (last error: %w)", condition, timeout, last)
+	}
+	return fmt.Errorf("%s: not true after %s", condition, timeout)
+}
+
+// A4Width is the printable width of an A4 page with 12 mm margins
+// (186 mm) in CSS pixels, the width a print stylesheet must fit.
+const A4Width = 703
+
+// EmulatePrint lays the page out as the browser prints it: print media
+// and a viewport width wide (A4Width for A4). EmulateScreen undoes it.
+func (p *Page) EmulatePrint(width int64) error {
+	return p.emulate(width, "print")
+}
+
+// EmulateScreen restores screen media and the Width×Height viewport.
+func (p *Page) EmulateScreen() error {
+	return p.emulate(Width, "")
+}
+
+func (p *Page) emulate(width int64, media string) error {
+	return chromedp.Do(p.Ctx, chromedp.EmulateViewport(width, Height),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: media})
+			return err
+		}))
 }
