@@ -164,6 +164,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	for k, v := range opts.Settings {
 		s.Settings[k] = v
 	}
+	// Containers, queues and tables exist before anything uses them, as
+	// the Bicep makes them exist in Azure.
+	if err := LocalResources(s.Settings).Ensure(ctx, s.Azurite.ConnectionString()); err != nil {
+		return nil, fmt.Errorf("create the storage resources: %w", err)
+	}
 	devPort, err := freePort(opts.DevhostPort)
 	if err != nil {
 		return nil, err
