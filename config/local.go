@@ -13,9 +13,24 @@ import (
 // format), so operator tools run with the same settings as the handler. A
 // missing file is not an error.
 func WithLocalSettings(path string, getenv func(string) string) (func(string) string, error) {
+	values, err := LocalSettingsValues(path)
+	if err != nil {
+		return nil, err
+	}
+	return func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return values[k]
+	}, nil
+}
+
+// LocalSettingsValues reads the Values of a local.settings.json file (the
+// Functions Core Tools format). A missing file gives no values and no error.
+func LocalSettingsValues(path string) (map[string]string, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return getenv, nil
+		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
@@ -29,10 +44,5 @@ func WithLocalSettings(path string, getenv func(string) string) (func(string) st
 	if f.IsEncrypted {
 		return nil, fmt.Errorf("%s is encrypted (func settings decrypt)", path)
 	}
-	return func(k string) string {
-		if v := getenv(k); v != "" {
-			return v
-		}
-		return f.Values[k]
-	}, nil
+	return f.Values, nil
 }

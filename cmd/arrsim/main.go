@@ -62,6 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		fLatency    = fs.Duration("fault-latency", 0, "real-time latency added to every ARR call")
 		fStartErr   = fs.Float64("fault-start-error-rate", 0, "fraction (0..1) of sessions that end in Error instead of Ready")
 		quiet       = fs.Bool("quiet", false, "do not log each call")
+		stateFile   = fs.String("state", "", "keep sessions and conversions in this file across restarts (make run: <data folder>/arrsim-state.json); empty: in memory")
 	)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: arrsim [flags]\n\nAzure Remote Rendering simulator: STS, sessions and conversions on one address.\nAdmin endpoints: GET /_sim/stats, GET|POST /_sim/faults, POST /_sim/clock?advance=5m, POST /_sim/sessions/{id}/fail.\n\nFlags:")
@@ -96,6 +97,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Logger: slog.New(logHandler), Faults: faults,
 	})
 	defer sim.Close()
+	if *stateFile != "" {
+		if err := sim.Persist(*stateFile); err != nil {
+			return err
+		}
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

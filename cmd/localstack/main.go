@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/internal/azurite"
 	"github.com/arrops/arrops/internal/devhost"
 	"github.com/arrops/arrops/internal/modroot"
@@ -24,13 +25,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args, os.Getenv, os.Environ(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "localstack:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, environ []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("localstack", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	var (
@@ -42,8 +43,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		table      = fs.Int("table-port", 10002, "Azurite table port")
 		data       = fs.String("data", ".azurite", "Azurite data folder (kept between runs); empty keeps data in memory")
 		azuriteLog = fs.Bool("azurite-log", false, "also print Azurite's request log")
+		readyAfter = fs.String("ready-after", "10s", "simulated time from session create to Ready")
+		convAfter  = fs.String("conversion-after", "90s", "simulated duration of a conversion")
 		speed      = fs.String("clock-speed", "1", "simulated ARR clock speed; above 1 leases run out faster, but ARR times (creationTime, elapsed minutes) then run ahead of the handler's clock")
 		quiet      = fs.Bool("quiet", false, "do not print process logs")
+		settingsF  = fs.String("settings", "local.settings.json", "settings file: its Values override the stack's defaults, the environment overrides both; written for this stack when missing")
 	)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -53,10 +57,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	if *data != "" {
-		if err := os.MkdirAll(filepath.Join(root, *data), 0o755); err != nil {
+		if !filepath.IsAbs(*data) {
+			*data = filepath.Join(root, *data)
+		}
+		if err := os.MkdirAll(*data, 0o755); err != nil {
 			return err
 		}
-		*data = filepath.Join(root, *data)
+	}
+	if !filepath.IsAbs(*settingsF) {
+		*settingsF = filepath.Join(root, *settingsF)
+	}
+	if !filepath.IsAbs(*binDir) {
+		*binDir = filepath.Join(root, *binDir)
 	}
 	var log io.Writer = stdout
 	if *quiet {
@@ -67,18 +79,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if *azuriteLog {
 		azLog = log
 	}
-	settings := map[string]string{}
-	for _, kv := range os.Environ() {
-		// Let the caller override policies and schedules: SHUTDOWN_MAX_READY_MINUTES=30 make run
-		if k, v, ok := strings.Cut(kv, "="); ok && (strings.HasPrefix(k, "SHUTDOWN_") || strings.HasPrefix(k, "WATCH_") || strings.HasPrefix(k, "ARR_RATE_") || k == "ARR_CURRENCY") {
-			settings[k] = v
-		}
+	// Stack defaults < local.settings.json < environment (README "Running locally").
+	fileValues, err := config.LocalSettingsValues(*settingsF)
+	if err != nil {
+		return fmt.Errorf("settings: %w", err)
+	}
+	settings, fromEnv := stack.MergeSettings(fileValues, environ)
+	if fileValues != nil {
+		fmt.Fprintf(stdout, "settings: stack defaults < %s (%d values) < environment (%s)\n", *settingsF, len(fileValues), strings.Join(fromEnv, " "))
+	}
+	simArgs := []string{"-clock-speed", *speed, "-ready-after", *readyAfter, "-conversion-after", *convAfter}
+	if *data != "" {
+		// Sessions and conversions survive a restart with the blobs and records.
+		simArgs = append(simArgs, "-state", filepath.Join(*data, "arrsim-state.json"))
 	}
 	fmt.Fprintln(stdout, "starting Azurite, the ARR simulator and devhost + handler ...")
 	st, err := stack.Start(ctx, stack.Options{
-		BinDir: filepath.Join(root, *binDir), Root: root, SimPort: *simPort, DevhostPort: *devPort,
+		BinDir: *binDir, Root: root, BlobEvents: true, SimPort: *simPort, DevhostPort: *devPort,
 		AzuriteOptions: azurite.Options{BlobPort: *blob, QueuePort: *queue, TablePort: *table, Location: *data, Log: azLog},
-		Settings:       settings, SimArgs: []string{"-clock-speed", *speed}, Log: log,
+		Settings:       settings, SimArgs: simArgs, Log: log,
 	})
 	if err != nil {
 		return err
@@ -99,7 +118,7 @@ Next steps, in another terminal:
 Press Ctrl-C to stop everything.
 `, st.SimURL, stack.AccountID, st.DevhostURL, st.Azurite.BlobEndpoint, st.Azurite.QueueEndpoint, st.Azurite.TableEndpoint,
 		st.DevhostURL, getenvOr(getenv, "DEVHOST_FUNCTION_KEY", devhost.DevFunctionKey))
-	if err := writeSettings(filepath.Join(root, "local.settings.json"), st, stdout); err != nil {
+	if err := writeSettings(*settingsF, st, stdout); err != nil {
 		return err
 	}
 	select {

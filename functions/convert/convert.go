@@ -164,38 +164,48 @@ func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Log
 	if outPrefix != "" {
 		settings.OutputLocation.BlobPrefix = &outPrefix
 	}
-	resp, err := arrc.CreateConversion(ctx, c.ID, settings, nil)
-	switch arrops.ErrorCode(err) {
-	case "":
-		functions.ApplyConversion(c, &resp.Conversion, h.now)
-	case arrops.ECONFLICT:
-		// A crashed earlier attempt created it (with another SAS): follow it.
-		got, gerr := arrc.GetConversion(ctx, c.ID, nil)
-		if gerr != nil {
-			return fmt.Errorf("create conversion %s: conflict, then %w", c.ID, gerr)
-		}
-		functions.ApplyConversion(c, &got.Conversion, h.now)
-	case arrops.EINVALID, arrops.ENOTFOUND, arrops.EUNAUTHORIZED:
-		// Permanent (e.g. 403 DelegatedResourceAccessError: storage not
-		// linked, no SAS): record it as Failed with ARR's code, message and
-		// MS-CV; the conversion.failed event tells the uploader.
-		c.Status, c.CompletedAt = arrops.ConversionFailed, h.now
-		c.ErrorCode, c.ErrorMessage = "InvalidSettings", arrops.ErrorMessage(err) // refused before the call
-		if re := (*arr.ResponseError)(nil); errors.As(err, &re) {
-			c.ErrorCode = re.ErrorCode
-			if c.ErrorCode == "" {
-				c.ErrorCode = http.StatusText(re.StatusCode)
+	code, reason, err := acc.CheckOutput(ctx, c.OutputContainer, writeSAS)
+	if err != nil {
+		return err
+	}
+	if code != "" {
+		// No ARR call: the conversion would run and then fail to write.
+		c.Status, c.ErrorCode, c.ErrorMessage, c.CompletedAt = arrops.ConversionFailed, code, reason, h.now
+		log.Warn("output container unusable; conversion not started", "code", code, "reason", reason)
+	} else {
+		resp, err := arrc.CreateConversion(ctx, c.ID, settings, nil)
+		switch arrops.ErrorCode(err) {
+		case "":
+			functions.ApplyConversion(c, &resp.Conversion, h.now)
+		case arrops.ECONFLICT:
+			// A crashed earlier attempt created it (with another SAS): follow it.
+			got, gerr := arrc.GetConversion(ctx, c.ID, nil)
+			if gerr != nil {
+				return fmt.Errorf("create conversion %s: conflict, then %w", c.ID, gerr)
 			}
-			c.ErrorMessage = fmt.Sprintf("%s (HTTP %d, MS-CV %s)", re.Message, re.StatusCode, re.MSCV)
+			functions.ApplyConversion(c, &got.Conversion, h.now)
+		case arrops.EINVALID, arrops.ENOTFOUND, arrops.EUNAUTHORIZED:
+			// Permanent (e.g. 403 DelegatedResourceAccessError: storage not
+			// linked, no SAS): record it as Failed with ARR's code, message and
+			// MS-CV; the conversion.failed event tells the uploader.
+			c.Status, c.CompletedAt = arrops.ConversionFailed, h.now
+			c.ErrorCode, c.ErrorMessage = "InvalidSettings", arrops.ErrorMessage(err) // refused before the call
+			if re := (*arr.ResponseError)(nil); errors.As(err, &re) {
+				c.ErrorCode = re.ErrorCode
+				if c.ErrorCode == "" {
+					c.ErrorCode = http.StatusText(re.StatusCode)
+				}
+				c.ErrorMessage = fmt.Sprintf("%s (HTTP %d, MS-CV %s)", re.Message, re.StatusCode, re.MSCV)
+			}
+			if arrops.ErrorCode(err) == arrops.EUNAUTHORIZED {
+				c.ErrorMessage += "; " + functions.OperatorMustFix
+				log.Error("ARR refused the conversion: credential, role or storage link; operator action needed", "err", err)
+			} else {
+				log.Warn("ARR refused the conversion", "err", err)
+			}
+		default:
+			return fmt.Errorf("create conversion %s: %w", c.ID, err)
 		}
-		if arrops.ErrorCode(err) == arrops.EUNAUTHORIZED {
-			c.ErrorMessage += "; " + functions.OperatorMustFix
-			log.Error("ARR refused the conversion: credential, role or storage link; operator action needed", "err", err)
-		} else {
-			log.Warn("ARR refused the conversion", "err", err)
-		}
-	default:
-		return fmt.Errorf("create conversion %s: %w", c.ID, err)
 	}
 	if c.Status == "" {
 		c.Status = arrops.ConversionNotStarted

@@ -2,13 +2,19 @@ package convert
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	azcontainer "github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
@@ -123,4 +129,70 @@ func (a *Access) delegation(ctx context.Context, now time.Time) (*service.UserDe
 	}
 	a.udc, a.udcUntil = udc, until
 	return udc, nil
+}
+
+// Reasons CheckOutput gives for an output container ARR could not write to.
+const (
+	FailOutputMissing     = "OutputContainerNotFound"
+	FailOutputNotWritable = "OutputContainerNotWritable"
+)
+
+// CheckOutput asks storage whether the output container exists (with the
+// app's own credential: the account key or its identity) and accepts the
+// write SAS ARR will be handed, so that a missing container is a clear
+// failure now rather than an opaque SAS error from ARR after the conversion
+// ran. A permanent problem comes back as code and reason; err is for
+// failures worth retrying (storage down, 5xx). Linked storage (no SAS) is
+// not checked: ARR uses its own identity there.
+//
+// Errors never carry the request URL: it may hold the SAS.
+func (a *Access) CheckOutput(ctx context.Context, container string, writeSAS arr.SAS) (code, reason string, err error) {
+	var own *azcontainer.Client
+	switch {
+	case a.mode == config.AccessLinked || writeSAS == "":
+		return "", "", nil
+	case a.shared != nil:
+		own, err = azcontainer.NewClientWithSharedKeyCredential(a.ContainerURL(container), a.shared, nil)
+	case a.svc != nil:
+		own = a.svc.NewContainerClient(container)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("output container %s: client: %w", container, err)
+	}
+	if own != nil {
+		// Listing alone does not prove the container exists (Azurite lists
+		// a missing container as empty).
+		_, err = own.GetProperties(ctx, nil)
+		if code, reason, err := a.outputProblem(container, "", err); code != "" || err != nil {
+			return code, reason, err
+		}
+	}
+	withSAS, err := azcontainer.NewClientWithNoCredential(a.ContainerURL(container)+"?"+strings.TrimPrefix(string(writeSAS), "?"), nil)
+	if err != nil {
+		return "", "", fmt.Errorf("output container %s: client: %v", container, errors.Unwrap(err))
+	}
+	_, err = withSAS.NewListBlobsFlatPager(&azcontainer.ListBlobsFlatOptions{MaxResults: to.Ptr(int32(1))}).NextPage(ctx)
+	return a.outputProblem(container, " write SAS", err)
+}
+
+// outputProblem sorts a storage answer about the output container into a
+// permanent problem (code, reason) or a transient error, without the URL.
+func (a *Access) outputProblem(container, what string, err error) (code, reason string, _ error) {
+	var re *azcore.ResponseError
+	switch {
+	case err == nil:
+		return "", "", nil
+	case bloberror.HasCode(err, bloberror.ContainerNotFound) || errors.As(err, &re) && re.StatusCode == http.StatusNotFound:
+		return FailOutputMissing, fmt.Sprintf("output container %q does not exist at %s: create it (setting ARR_OUTPUT_CONTAINER names it) and upload again", container, a.blobURL), nil
+	case errors.As(err, &re) && (re.StatusCode == http.StatusForbidden || re.StatusCode == http.StatusUnauthorized):
+		return FailOutputNotWritable, fmt.Sprintf("output container %q refuses the %s%s (HTTP %d %s)", container, a.mode, what, re.StatusCode, re.ErrorCode), nil
+	case errors.As(err, &re):
+		return "", "", fmt.Errorf("check output container %s: HTTP %d %s", container, re.StatusCode, re.ErrorCode)
+	default:
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the url.Error's text holds the URL, and so the SAS
+		}
+		return "", "", fmt.Errorf("check output container %s: %v", container, err)
+	}
 }

@@ -93,6 +93,11 @@ type Options struct {
 	DevhostArgs []string
 	// Log receives every process's output, prefixed with its name; nil discards.
 	Log io.Writer
+	// BlobEvents runs the stand-in for the Event Grid subscription
+	// (internal/blobevents): uploads to the input container become
+	// BlobCreated events on arr-blob-created. make run sets it; tests that
+	// deliver their own events leave it off.
+	BlobEvents bool
 }
 
 // Stack is a running local system.
@@ -108,6 +113,9 @@ type Stack struct {
 	stopOnce sync.Once
 	// azOpts are the options Azurite was started with (RestartAzurite).
 	azOpts azurite.Options
+	// stopEvents ends the blob event stand-in; eventsDone closes when it has.
+	stopEvents context.CancelFunc
+	eventsDone chan struct{}
 }
 
 // Start launches Azurite, the simulator and devhost (which starts the handler)
@@ -163,6 +171,16 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	for k, v := range opts.Settings {
 		s.Settings[k] = v
 	}
+	// Containers, queues and tables exist before anything uses them, as
+	// the Bicep makes them exist in Azure.
+	if err := LocalResources(s.Settings).Ensure(ctx, s.Azurite.ConnectionString()); err != nil {
+		return nil, fmt.Errorf("create the storage resources: %w", err)
+	}
+	if opts.BlobEvents {
+		if err := s.startBlobEvents(ctx, opts.Log); err != nil {
+			return nil, err
+		}
+	}
 	devPort, err := freePort(opts.DevhostPort)
 	if err != nil {
 		return nil, err
@@ -206,6 +224,10 @@ func (s *Stack) spawn(ctx context.Context, bin string, args []string, settings m
 // Stop ends every process (devhost stops the handler) and Azurite.
 func (s *Stack) Stop() {
 	s.stopOnce.Do(func() {
+		if s.stopEvents != nil {
+			s.stopEvents()
+			<-s.eventsDone
+		}
 		for i := len(s.procs) - 1; i >= 0; i-- {
 			p := s.procs[i]
 			syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
