@@ -15,7 +15,7 @@ type wall struct {
 	t  time.Time
 }
 
-func (w *wall) now() time.Time     { w.mu.Lock(); defer w.mu.Unlock(); return w.t }
+func (w *wall) now() time.Time      { w.mu.Lock(); defer w.mu.Unlock(); return w.t }
 func (w *wall) add(d time.Duration) { w.mu.Lock(); w.t = w.t.Add(d); w.mu.Unlock() }
 
 // TestPersistAcrossRestart: a Ready session is still Ready after a
