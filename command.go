@@ -82,8 +82,19 @@ func ParseCommand(body []byte) (Command, error) {
 	if len(c.RequestedBy) > 256 {
 		return c, Errorf(EINVALID, "requestedBy is longer than 256 characters")
 	}
+	if len(c.Tags) > 0 {
+		// Checked here, before ARR is called: a record Table Storage refuses
+		// (one property holds at most 64 KiB) would leave a running session
+		// behind an unanswered, dead-lettered command.
+		if b, _ := json.Marshal(c.Tags); len(b) > MaxTagsBytes {
+			return c, Errorf(EINVALID, "tags take %d bytes as JSON, more than %d", len(b), MaxTagsBytes)
+		}
+	}
 	return c, nil
 }
+
+// MaxTagsBytes bounds a command's tags, encoded as JSON.
+const MaxTagsBytes = 16 << 10
 
 // Outcome of a command.
 type Outcome string

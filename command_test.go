@@ -32,6 +32,8 @@ func TestParseCommand(t *testing.T) {
 		{"bad id", `{"action":"stop","sessionId":"a&b"}`, "sessionId", Command{}},
 		{"trailing data", `{"action":"start"}{}`, "after the command", Command{}},
 		{"array", `[{"action":"start"}]`, "not a valid command", Command{}},
+		{"tags too large", `{"action":"start","tags":{"notes":"` + strings.Repeat("x", MaxTagsBytes) + `"}}`, "more than 16384", Command{}},
+		{"tags at the limit", `{"action":"start","tags":{"n":"` + strings.Repeat("x", MaxTagsBytes-len(`{"n":""}`)) + `"}}`, "", Command{Action: ActionStart}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

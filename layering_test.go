@@ -16,8 +16,8 @@ import (
 // service each and know only the domain; config reads the app settings into
 // the adapters' option types; functions compose adapters; handler and cmd
 // wire everything (the functions run in the handler; the CLIs use the
-// adapters). Adapters never depend on one another. Internal helpers may be used anywhere their own
-// dependencies allow; the test kits only by tests.
+// adapters). Adapters never depend on one another. Internal helpers may be
+// used anywhere their own dependencies allow; the test kits only by tests.
 const module = "github.com/arrops/arrops"
 
 var (

@@ -5,7 +5,9 @@
 // It is built on the azcore pipeline like the azure-sdk-for-go clients: retries with
 // backoff for 408/429/5xx (429 honours Retry-After up to RetryOptions.MaxRetryDelay,
 // 60 s by default), a typed *ResponseError that keeps the ARR error code, message and
-// MS-CV correlation header, and runtime.Pager for list operations.
+// MS-CV correlation header, and runtime.Pager for list operations. Every failure
+// carries its arrops error code (Classify: arrops' one classification of ARR
+// errors), so callers switch on arrops.ErrorCode, never on HTTP status.
 //
 // Authentication: ARR accepts only STS access tokens. The client exchanges either an
 // account key (NewAccountKeyCredential) or a Microsoft Entra token

@@ -11,13 +11,28 @@ import (
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/internal/azuritetest"
 	"github.com/arrops/arrops/internal/functest"
+	"github.com/arrops/arrops/store/memstore"
 )
 
-// TestModify drives the one read-modify-write helper against real Table
-// Storage (Azurite): the conflicts are real 412s from a second writer.
+// modifyRecords is what the helper needs of a records driver, plus direct
+// access for the racing writer.
+type modifyRecords interface {
+	functions.SessionRecords
+	functions.ConversionRecords
+}
+
+// TestModify drives the one read-modify-write helper against both records
+// drivers: the in-memory one (always, also under -short) and real Table
+// Storage (Azurite), where the conflicts are real 412s from a second writer.
 func TestModify(t *testing.T) {
-	az := azuritetest.Start(t)
-	st := functest.Store(t, az.ConnectionString, functest.FreshTables("Mod"))
+	t.Run("memstore", func(t *testing.T) { testModify(t, memstore.New(nil)) })
+	t.Run("azurite", func(t *testing.T) {
+		az := azuritetest.Start(t)
+		testModify(t, functest.Store(t, az.ConnectionString, functest.FreshTables("Mod")))
+	})
+}
+
+func testModify(t *testing.T, st modifyRecords) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)

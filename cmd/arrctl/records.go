@@ -2,17 +2,15 @@ package main
 
 import (
 	"context"
-	"iter"
-	"time"
 
 	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/report"
 )
 
-// records is the part of the store arrctl reads. It is a superset of
-// report.Records, so the report reads exactly as the HTTP one does.
+// records is the part of the store arrctl reads: report.Records, so the
+// report reads exactly as the HTTP one does, and single sessions.
 type records interface {
-	SessionsByDay(ctx context.Context, from, to time.Time) iter.Seq2[*arrops.Session, error]
-	ConversionsByDay(ctx context.Context, from, to time.Time) iter.Seq2[*arrops.Conversion, error]
+	report.Records
 	GetSession(ctx context.Context, id string) (*arrops.Session, error)
 }
 
