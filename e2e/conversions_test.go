@@ -285,12 +285,15 @@ func (s *system) assertNoSAS(events *eventLog) {
 	// Azurite's request log is the storage service's own access log, not
 	// output of arrops: it shows the simulator's blob reads and writes with
 	// the SAS it was handed (Azure Storage keeps such logs itself). Those
-	// lines are checked to be exactly that, and left out of the scan.
+	// lines are checked to be exactly that (plus convert's own probe of the
+	// write SAS: a one-blob listing of the output container before ARR gets
+	// it), and left out of the scan.
 	sasUses := 0
 	for _, line := range strings.Split(s.logs.String(), "\n") {
 		if strings.HasPrefix(strings.TrimSpace(line), "azurite") {
 			if strings.Contains(line, "sig=") {
-				if !strings.Contains(line, `"GET /devstoreaccount1/arr-input/`) && !strings.Contains(line, `"PUT /devstoreaccount1/arr-output/`) {
+				probe := strings.Contains(line, `"GET /devstoreaccount1/arr-output?comp=list&maxresults=1&restype=container&`)
+				if !strings.Contains(line, `"GET /devstoreaccount1/arr-input/`) && !strings.Contains(line, `"PUT /devstoreaccount1/arr-output/`) && !probe {
 					s.t.Errorf("a SAS was used for something else than reading the input or writing the output: %s", line)
 				}
 				sasUses++
