@@ -37,7 +37,7 @@ type stsServer struct {
 	stsDelay           time.Duration
 	// stsHold, when set, holds every token request until it is closed.
 	stsHold chan struct{}
-	exp                func() time.Time
+	exp     func() time.Time
 	// accept says whether ARR accepts the token issued by STS call number n.
 	accept func(n int) bool
 
