@@ -260,8 +260,21 @@ func TestNoSecretsEscape(t *testing.T) {
 		secretARRKey: "ARR account key", secretStorageKey: "storage account key", token: "STS token",
 		url.QueryEscape(secretARRKey): "ARR account key (escaped)",
 	}}
-	// Give the last watch runs a moment so their logs are in.
-	time.Sleep(1500 * time.Millisecond)
+	// Two more watch runs (every second) finish, so the sweeps after the
+	// stop and the conversion are in the logs scanned below.
+	mark := len(s.logs.String())
+	s.eventually(30*time.Second, "two more watch runs logged", func() error {
+		n := 0
+		for _, line := range strings.Split(s.logs.String()[mark:], "\n") {
+			if strings.Contains(line, "invocation succeeded") && strings.Contains(line, "function=watch ") {
+				n++
+			}
+		}
+		if n < 2 {
+			return fmt.Errorf("%d watch runs since the reports", n)
+		}
+		return nil
+	})
 
 	// Positive control: the session id is in every kind of output, so a
 	// scanner looking for it must find it in each; an empty source or a

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/arrops/arrops/internal/syncbuf"
@@ -26,11 +27,18 @@ func TestProgressPlain(t *testing.T) {
 	}
 }
 
+// TestProgressTerminal runs the spinner on synctest's clock: three redraw
+// periods pass exactly, however busy the machine.
 func TestProgressTerminal(t *testing.T) {
+	synctest.Test(t, testProgressTerminal)
+}
+
+func testProgressTerminal(t *testing.T) {
 	var out syncbuf.Buffer
 	p := newProgress(&out, true, time.Now)
 	p.Set("Starting")
-	time.Sleep(3 * spinnerEvery)
+	time.Sleep(3*spinnerEvery + spinnerEvery/2)
+	synctest.Wait()
 	p.Done()
 	got := out.String()
 	if !strings.HasPrefix(got, "\r") || !strings.Contains(got, "Starting") {

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/internal/azuritetest"
+	"github.com/arrops/arrops/internal/syncbuf"
 	"github.com/arrops/arrops/store"
 )
 
@@ -101,23 +103,39 @@ func TestWatchFollowsRecord(t *testing.T) {
 	now := time.Now().UTC()
 	env, st := recordsEnv(t, []*arrops.Session{{ID: "w1", Size: arrops.SizeStandard, Status: arrops.SessionStarting, CreatedAt: now}}, nil)
 	ctx := context.Background()
+	var out, errw syncbuf.Buffer
+	// Each change waits until watch has printed the state before it (poll
+	// with a deadline), so no state can be skipped however slow the machine.
+	printed := func(text string) error {
+		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), text); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("watch never printed %q:\n%s", text, out.String())
+			}
+		}
+		return nil
+	}
 	done := make(chan error, 1)
 	go func() {
 		done <- func() error {
-			for _, step := range []func(s *arrops.Session){
-				func(s *arrops.Session) {
+			for _, step := range []struct {
+				after string
+				apply func(s *arrops.Session)
+			}{
+				{"Starting", func(s *arrops.Session) {
 					s.Status, s.ReadyAt, s.Hostname = arrops.SessionReady, now.Add(time.Second), "w1.example"
-				},
-				func(s *arrops.Session) {
+				}},
+				{"w1.example", func(s *arrops.Session) {
 					s.Status, s.StoppedAt, s.StopReason = arrops.SessionStopped, now.Add(2*time.Second), "stopped by command"
-				},
+				}},
 			} {
-				time.Sleep(300 * time.Millisecond)
+				if err := printed(step.after); err != nil {
+					return err
+				}
 				s, err := st.GetSession(ctx, "w1")
 				if err != nil {
 					return err
 				}
-				step(s)
+				step.apply(s)
 				if err := st.UpdateSession(ctx, s); err != nil {
 					return err
 				}
@@ -125,19 +143,20 @@ func TestWatchFollowsRecord(t *testing.T) {
 			return nil
 		}()
 	}()
-	code, out, errOut := runArgs(t, env, "--settings", "absent.json", "watch", "w1", "--interval", "50ms")
+	code := run(ctx, []string{"arrctl", "--settings", "absent.json", "watch", "w1", "--interval", "50ms"},
+		func(k string) string { return env[k] }, strings.NewReader(""), &out, &errw)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, errOut)
+		t.Fatalf("exit %d: %s", code, errw.String())
 	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 4 || !strings.Contains(lines[1], "Starting") || !strings.Contains(lines[2], "w1.example") ||
 		!strings.Contains(lines[3], "Stopped") || !strings.Contains(lines[3], "stopped by command") {
-		t.Fatalf("watch printed:\n%s", out)
+		t.Fatalf("watch printed:\n%s", out.String())
 	}
-	code, _, errOut = runArgs(t, env, "--settings", "absent.json", "watch", "nobody")
+	code, _, errOut := runArgs(t, env, "--settings", "absent.json", "watch", "nobody")
 	if code != exitFailure || !strings.Contains(errOut, "no record") {
 		t.Fatalf("watch unknown: exit %d %q", code, errOut)
 	}

@@ -27,7 +27,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	}()
 	re := regexp.MustCompile(`arrsim listening on (http://127\.0\.0\.1:\d+) account=acc-1\n`)
 	var base string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if m := re.FindStringSubmatch(out.String()); m != nil {
 			base = m[1]
 			break

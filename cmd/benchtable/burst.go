@@ -7,9 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/arrops/arrops/arrsim"
 	"github.com/arrops/arrops/internal/azurite"
@@ -72,13 +73,10 @@ func measureBurst(ctx context.Context, handler string, n, concurrency int) (*bur
 	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
 	var seq, failed atomic.Int64
 	send := func(action string) {
-		var wg sync.WaitGroup
-		limit := make(chan struct{}, concurrency)
+		var g errgroup.Group
+		g.SetLimit(concurrency)
 		for i := range n {
-			wg.Add(1)
-			limit <- struct{}{}
-			go func() {
-				defer func() { <-limit; wg.Done() }()
+			g.Go(func() error {
 				id := fmt.Sprintf("burst-%04d", i)
 				body := fmt.Sprintf(`{"action":%q,"sessionId":%q,"size":"Standard","requestedBy":"benchtable"}`, action, id)
 				if action == "stop" {
@@ -87,9 +85,10 @@ func measureBurst(ctx context.Context, handler string, n, concurrency int) (*bur
 				if err := invoke(ctx, client, p.url, fmt.Sprintf("%s-%s", action, id), body, seq.Add(1)); err != nil {
 					failed.Add(1)
 				}
-			}()
+				return nil
+			})
 		}
-		wg.Wait()
+		g.Wait()
 	}
 	start := time.Now()
 	send("start")

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	azpolicy "github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/arr"
@@ -64,23 +64,16 @@ func newBenchSDEnv(tb testing.TB) *benchSDEnv {
 func (e *benchSDEnv) fleet(tb testing.TB, n int) {
 	tb.Helper()
 	e.run++
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	limit := make(chan struct{}, 16)
+	var g errgroup.Group
+	g.SetLimit(16)
 	for i := range n {
-		wg.Add(1)
-		limit <- struct{}{}
-		go func() {
-			defer func() { <-limit; wg.Done() }()
+		g.Go(func() error {
 			id := fmt.Sprintf("sb-%d-%04d", e.run, i)
-			if _, err := e.arrc.CreateSession(e.ctx, id, arr.SessionSettings{MaxLeaseTimeMinutes: 1440, Size: "Standard"}, nil); err != nil {
-				errs <- err
-			}
-		}()
+			_, err := e.arrc.CreateSession(e.ctx, id, arr.SessionSettings{MaxLeaseTimeMinutes: 1440, Size: "Standard"}, nil)
+			return err
+		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	if err := g.Wait(); err != nil {
 		tb.Fatal(err)
 	}
 	e.sim.Advance(2 * time.Second)

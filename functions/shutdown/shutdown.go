@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/arr"
 	"github.com/arrops/arrops/config"
@@ -138,17 +140,16 @@ func Sweep(ctx context.Context, d Deps, log *slog.Logger) (Stats, error) {
 		errs []error
 	)
 	note := func(f func()) { mu.Lock(); f(); mu.Unlock() }
-	limit := make(chan struct{}, max(1, cfg.Concurrency))
-	var wg sync.WaitGroup
+	// Every decision is carried out whatever happens to the others: errors
+	// are collected, not used to cancel the group.
+	var g errgroup.Group
+	g.SetLimit(max(1, cfg.Concurrency))
 	for _, dec := range decisions {
 		s := recByID[dec.SessionID]
 		if s == nil || dec.Action == policy.None {
 			continue
 		}
-		wg.Add(1)
-		limit <- struct{}{}
-		go func() {
-			defer func() { <-limit; wg.Done() }()
+		g.Go(func() error {
 			var err error
 			switch {
 			case dec.Action == policy.Warn:
@@ -180,9 +181,10 @@ func Sweep(ctx context.Context, d Deps, log *slog.Logger) (Stats, error) {
 			if err != nil {
 				note(func() { errs = append(errs, err) })
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	return st, errors.Join(errs...)
 }
 

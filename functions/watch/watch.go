@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/arr"
 	"github.com/arrops/arrops/config"
@@ -105,16 +107,11 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 		*p += n
 		mu.Unlock()
 	}
-	limit := make(chan struct{}, max(1, d.Config.WatchConcurrency))
-	var wg sync.WaitGroup
-	goBounded := func(f func()) {
-		wg.Add(1)
-		limit <- struct{}{}
-		go func() {
-			defer func() { <-limit; wg.Done() }()
-			f()
-		}()
-	}
+	// Every record is synced whatever happens to the others: workers
+	// collect their errors (fail) instead of cancelling the group.
+	var g errgroup.Group
+	g.SetLimit(max(1, d.Config.WatchConcurrency))
+	goBounded := func(f func()) { g.Go(func() error { f(); return nil }) }
 	// Split the records before any worker starts: SyncSession updates a
 	// record in place, so reading rec.ID here while workers run would race.
 	seen := make(map[string]bool, len(listed))
@@ -197,6 +194,6 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 			}
 		})
 	}
-	wg.Wait()
+	g.Wait()
 	return st, errors.Join(errs...)
 }

@@ -233,7 +233,7 @@ func TestTimerPayloadsMatchFixtures(t *testing.T) {
 			for range tt.fires {
 				adminFire(t, r, tt.function, "")
 			}
-			recs := r.waitRecords(t, tt.fires, 5*time.Second)
+			recs := r.waitRecords(t, tt.fires, 30*time.Second)
 			assertPayload(t, recs[tt.fires-1].Body, fixture(t, tt.fixture), volatile...)
 		})
 	}
@@ -256,7 +256,7 @@ func adminFire(t testing.TB, r *running, function, input string) {
 func TestTimerRunOnStartup(t *testing.T) {
 	root := app(t, baseHost, map[string]string{"ArrWatch": `{"bindings":[{"name":"timer","type":"timerTrigger","direction":"in","schedule":"0 0 0 1 1 *","runOnStartup":true}]}`}, nil)
 	r := start(t, root, nil, nil)
-	recs := r.waitRecords(t, 1, 5*time.Second)
+	recs := r.waitRecords(t, 1, 30*time.Second)
 	if recs[0].Path != "/ArrWatch" {
 		t.Fatalf("path %s", recs[0].Path)
 	}
@@ -307,7 +307,7 @@ func TestHTTPPayloadsMatchFixtures(t *testing.T) {
 				resp.Header.Get("Cache-Control") != "no-store" || string(body) != "site,date,bytes\nsite-42,2026-11-23,18234\n" {
 				t.Fatalf("response %d %v %q", resp.StatusCode, resp.Header, body)
 			}
-			recs := r.waitRecords(t, 1, 5*time.Second)
+			recs := r.waitRecords(t, 1, 30*time.Second)
 			assertPayload(t, recs[0].Body, fixture(t, tt.fixture), volatile...)
 		})
 	}
@@ -497,7 +497,7 @@ func TestAdminInvoke(t *testing.T) {
 	r := start(t, root, map[string]string{"IN_QUEUE": uniqueQueue("in")}, nil)
 	adminFire(t, r, "CONVERT", `{"action":"x","id":"e-1"}`)
 	adminFire(t, r, "commands", `{"action":"stop","sessionId":"s-1"}`)
-	recs := r.waitRecords(t, 2, 5*time.Second)
+	recs := r.waitRecords(t, 2, 30*time.Second)
 	if got := metaString(t, recs[0].Body, "Id"); got != `"e-1"` {
 		t.Errorf("queue admin invocation Id %s, want the shadowing body id", got)
 	}
@@ -590,7 +590,7 @@ func TestTimerPastDueAfterRestart(t *testing.T) {
 		t.Errorf("past-due run reports Next %s, want the missed %s", got, next.Format(layoutOffset))
 	}
 	// The run was recorded: a later start is not past due.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		st, err := store.load(ctx, "ArrWatch")
 		if err != nil {

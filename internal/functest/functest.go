@@ -51,9 +51,18 @@ var (
 // are set) and serves it over HTTP on loopback until tb ends. wrap, when not
 // nil, receives the simulator's handler and returns the one to serve (a gate
 // or a tap in front of it). Sim returns the simulator and the server's URL.
+//
+// Unless opts.Clock is set, simulated time stands still except when the test
+// calls Advance: a session's ReadyAfter or a conversion's ConversionAfter
+// never elapses on its own, however slow the machine (a real-time clock made
+// "still Starting" checks fail on a busy machine).
 func Sim(tb testing.TB, opts arrsim.Options, wrap func(http.Handler) http.Handler) (*arrsim.Server, string) {
 	tb.Helper()
 	opts.AccountID, opts.AccountKey = AccountID, AccountKey
+	if opts.Clock == nil {
+		start := time.Now()
+		opts.Clock = func() time.Time { return start }
+	}
 	sim := arrsim.New(opts)
 	tb.Cleanup(sim.Close)
 	var h http.Handler = sim

@@ -560,7 +560,7 @@ func testImport(t *testing.T, st Store) {
 	ctx := ctxT(t)
 	day := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	var sessions []*arrops.Session
-	for i := range 12 { // three partitions
+	for i := range 250 { // three partitions, more than one Table Storage batch (100) in two
 		s := fullSession()
 		s.ID, s.CreatedAt = fmt.Sprintf("imp-%03d", i), day.Add(time.Duration(i%3)*24*time.Hour+time.Duration(i)*time.Second)
 		sessions = append(sessions, s)
@@ -597,7 +597,7 @@ func testImport(t *testing.T, st Store) {
 	if n != len(sessions) {
 		t.Errorf("%d records after importing %d twice, want %d", n, len(sessions), len(sessions))
 	}
-	got, err := st.GetSession(ctx, "imp-004")
+	got, err := st.GetSession(ctx, "imp-124")
 	if err != nil || got.CreatedAt.Day() != day.Add(24*time.Hour).Day() {
 		t.Fatalf("lookup by id after import: %v %+v", err, got)
 	}
@@ -607,7 +607,7 @@ func testImport(t *testing.T, st Store) {
 	if err := st.UpdateSession(ctx, got); err != nil {
 		t.Fatalf("update imported record: %v", err)
 	}
-	if _, created, err := st.CreateSession(ctx, &arrops.Session{ID: "imp-004", CreatedAt: day}); err != nil || created {
+	if _, created, err := st.CreateSession(ctx, &arrops.Session{ID: "imp-124", CreatedAt: day}); err != nil || created {
 		t.Errorf("create of an imported id: created %v, %v", created, err)
 	}
 	if err := st.ImportConversions(ctx, []*arrops.Conversion{{ID: "c-1", Status: arrops.ConversionSucceeded, CreatedAt: day}}); err != nil {
