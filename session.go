@@ -24,7 +24,7 @@ func ParseSessionSize(s string) (SessionSize, error) {
 	case "premium":
 		return SizePremium, nil
 	}
-	return "", Errorf(EINVALID, "size %q is not Standard or Premium", s)
+	return "", Errorf(EINVALID, "size %q is not Standard or Premium", Clip(s, 40))
 }
 
 // SessionStatus is the lifecycle state of a session as ARR reports it.
@@ -45,12 +45,6 @@ func (s SessionStatus) Terminal() bool {
 	return s == SessionStopped || s == SessionExpired || s == SessionError
 }
 
-// Lease bounds from the ARR contract.
-const (
-	MaxLeaseMinutes = 1440
-	MaxIDLength     = 256
-)
-
 // ValidateID checks an ARR session or conversion id: letters, digits, '-' and
 // '_', 1 to 256 characters.
 func ValidateID(id string) error {
@@ -58,12 +52,12 @@ func ValidateID(id string) error {
 		return Errorf(EINVALID, "id is empty")
 	}
 	if len(id) > MaxIDLength {
-		return Errorf(EINVALID, "id is %d characters long, at most %d are allowed", len(id), MaxIDLength)
+		return tooLong("id", len(id), "characters", MaxIDLength)
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return Errorf(EINVALID, "id %q has character %q at %d; only letters, digits, '-' and '_' are allowed", id, c, i)
+			return Errorf(EINVALID, "id %q has character %q at %d; only letters, digits, '-' and '_' are allowed", Clip(id, 80), c, i)
 		}
 	}
 	return nil

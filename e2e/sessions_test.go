@@ -299,9 +299,9 @@ func TestMalformedCommands(t *testing.T) {
 		{name: "extend to lease 0", body: `{"action":"extend","sessionId":"mal-existing","maxLeaseTimeMinutes":0}`, reason: "maxLeaseTimeMinutes 0 is outside 1..1440"},
 		{name: "extend without lease", body: `{"action":"extend","sessionId":"mal-existing"}`, reason: "extend needs maxLeaseTimeMinutes"},
 		{name: "stop without sessionId", body: `{"action":"stop"}`, reason: "stop needs a sessionId"},
-		{name: "oversize id", body: `{"action":"stop","sessionId":"` + strings.Repeat("a", 257) + `"}`, reason: "at most 256"},
+		{name: "oversize id", body: `{"action":"stop","sessionId":"` + strings.Repeat("a", 257) + `"}`, reason: "the limit is 256"},
 		{name: "id with a slash", body: `{"action":"start","sessionId":"a/b"}`, reason: `has character '/'`},
-		{name: "requester too long", body: `{"action":"start","requestedBy":"` + strings.Repeat("r", 257) + `"}`, reason: "requestedBy is longer than 256"},
+		{name: "requester too long", body: `{"action":"start","requestedBy":"` + strings.Repeat("r", 257) + `"}`, reason: "requestedBy is 257 characters, the limit is 256"},
 		{name: "empty body", body: ``, reason: "not a valid command"},
 		// A .NET sender that wrote the JSON as UTF-16 (Encoding.Unicode, with BOM).
 		{name: "not UTF-8", body: base64.StdEncoding.EncodeToString(utf16LE(`{"action":"start"}`)), raw: true, reason: "not a valid command"},

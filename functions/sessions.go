@@ -51,7 +51,8 @@ func Apply(s *arrops.Session, a *arr.Session, now time.Time) bool {
 		s.Teraflops = float64(tf)
 	}
 	if a.Error != nil {
-		s.ErrorCode, s.ErrorMessage = a.Error.Code, a.Error.Message
+		// ARR's text is unbounded; records, replies and events are not.
+		s.ErrorCode, s.ErrorMessage = arrops.Clip(a.Error.Code, arrops.MaxTextBytes), arrops.Clip(a.Error.Message, arrops.MaxTextBytes)
 	}
 	if s.Status == arrops.SessionReady && s.ReadyAt.IsZero() {
 		s.ReadyAt = now

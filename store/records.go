@@ -118,6 +118,9 @@ func (k *kind[T]) create(ctx context.Context, s *Store, v *T) (*T, bool, error) 
 	prevUpdated := *k.updated(v)
 	*k.updated(v) = now.UTC()
 	body, err := k.encode(day, v)
+	if err == nil {
+		err = checkEntity(k.name, id, body)
+	}
 	if err != nil {
 		*k.updated(v) = prevUpdated
 		return nil, false, err
@@ -160,6 +163,9 @@ func (k *kind[T]) update(ctx context.Context, s *Store, v *T) error {
 	prevUpdated := *k.updated(v)
 	*k.updated(v) = s.now().UTC()
 	body, err := k.encode(day, v)
+	if err == nil {
+		err = checkEntity(k.name, id, body)
+	}
 	if err != nil {
 		*k.updated(v) = prevUpdated
 		return err

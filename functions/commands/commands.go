@@ -82,6 +82,11 @@ func (h *run) handle(ctx context.Context, inv *trigger.Invocation) error {
 		return h.finish(ctx, arrops.OutcomeRejected, "", fmt.Sprintf("undecodable message: %v", err), nil, id)
 	}
 	h.log = h.log.With("messageId", h.msg.MessageID, "deliveryCount", h.msg.DeliveryCount)
+	if err := arrops.ValidateReplyTo(h.msg.ReplyTo); err != nil {
+		// Nowhere to answer: the audit row is the only answer.
+		h.msg.ReplyTo = ""
+		return h.finish(ctx, arrops.OutcomeRejected, "", arrops.ErrorMessage(err)+"; no reply sent", nil, "")
+	}
 	h.cmd, err = arrops.ParseCommand(h.msg.Body)
 	if err != nil {
 		return h.finish(ctx, arrops.OutcomeRejected, "", arrops.ErrorMessage(err), nil, "")
@@ -283,9 +288,19 @@ func (h *run) finish(ctx context.Context, outcome arrops.Outcome, sessionID, rea
 		sum := sha256.Sum256(h.msg.Body)
 		messageID = "nomsgid-" + hex.EncodeToString(sum[:12])
 	}
+	// A rejected command may carry anything: what is written and sent back
+	// is held to the limits, so the answer itself cannot fail on size.
+	reason = arrops.Clip(reason, arrops.MaxTextBytes)
+	action, by := h.cmd.Action, h.cmd.RequestedBy
+	if arrops.ValidateRequestedBy(by) != nil {
+		by = arrops.Clip(by, arrops.MaxTextBytes)
+	}
+	if len(action) > 16 {
+		action = arrops.Action(arrops.Clip(string(action), 16))
+	}
 	a := arrops.CommandAudit{
-		MessageID: messageID, DeliveryCount: h.msg.DeliveryCount, InvocationID: functions.InvocationID(ctx), Action: h.cmd.Action,
-		SessionID: sessionID, RequestedBy: h.cmd.RequestedBy, Outcome: outcome, Reason: reason, At: h.now,
+		MessageID: messageID, DeliveryCount: h.msg.DeliveryCount, InvocationID: functions.InvocationID(ctx), Action: action,
+		SessionID: sessionID, RequestedBy: by, Outcome: outcome, Reason: reason, At: h.now,
 	}
 	if err := h.rec.AppendAudit(ctx, a); err != nil {
 		return fmt.Errorf("write audit row: %w", err)
@@ -294,16 +309,19 @@ func (h *run) finish(ctx context.Context, outcome arrops.Outcome, sessionID, rea
 	if h.msg.ReplyTo == "" {
 		return nil
 	}
-	reply := arrops.CommandReply{Outcome: outcome, Reason: reason, Action: h.cmd.Action, SessionID: sessionID}
+	reply := arrops.CommandReply{Outcome: outcome, Reason: reason, Action: action, SessionID: sessionID}
 	if s != nil {
 		ev := arrops.SessionEvent(s, h.now)
 		reply.Session = &ev
 	}
 	body, _ := json.Marshal(reply)
+	if err := arrops.CheckMessage("reply", body); err != nil {
+		return err // unreachable with bounded inputs (TestLimitsCompose)
+	}
 	err := h.bus.Publish(ctx, h.msg.ReplyTo, arrops.Message{
 		MessageID: functions.MessageID("reply", messageID), CorrelationID: h.msg.MessageID,
 		Subject: "CommandReply", ContentType: "application/json", Body: body,
-		ApplicationProperties: map[string]any{"outcome": string(outcome), "sessionId": sessionID, "action": string(h.cmd.Action)},
+		ApplicationProperties: map[string]any{"outcome": string(outcome), "sessionId": sessionID, "action": string(action)},
 	})
 	if arrops.ErrorCode(err) == arrops.ENOTFOUND {
 		h.log.Warn("reply queue gone; the outcome is in the audit row", "replyTo", h.msg.ReplyTo)

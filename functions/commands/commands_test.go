@@ -434,7 +434,14 @@ func testMalformed(t *testing.T, e *cmdEnv) {
 		{"extend without lease", `{"action":"extend","sessionId":"a"}`, "extend needs maxLeaseTimeMinutes"},
 		{"extend lease 0", `{"action":"extend","sessionId":"a","maxLeaseTimeMinutes":0}`, "outside 1..1440"},
 		{"bad id", `{"action":"start","sessionId":"a/b"}`, "sessionId"},
-		{"long requester", `{"action":"start","requestedBy":"` + strings.Repeat("x", 300) + `"}`, "requestedBy is longer"},
+		{"long requester", `{"action":"start","requestedBy":"` + strings.Repeat("x", 300) + `"}`, "requestedBy is 300 characters, the limit is 256"},
+		// The issue's case: tags that do not fit a Table property would have
+		// reached ARR and then failed the record write for ever.
+		{"tags over a Table property", `{"action":"start","tags":{"p":"` + strings.Repeat("x", 40000) + `"}}`, "value of tag p is 40000 characters, the limit is 256"},
+		{"too many tags", `{"action":"start","tags":{"x":"v",` + manyTags(arrops.MaxTags) + `}}`, "tags is 51 tags, the limit is 50"},
+		{"tag key too long", `{"action":"start","tags":{"` + strings.Repeat("k", 257) + `":"v"}}`, "is 257 characters, the limit is 256"},
+		{"tags too large together", `{"action":"start","tags":{` + manyTags(40, strings.Repeat(`\"`, 120)) + `}}`, "tags (JSON-encoded) is"},
+		{"huge unknown action", `{"action":"` + strings.Repeat("x", 60000) + `"}`, "unknown action"},
 	}
 	for i, c := range cases {
 		id := fmt.Sprintf("bad-%d", i)
@@ -468,6 +475,37 @@ func testMalformed(t *testing.T, e *cmdEnv) {
 	if st := e.sim.Stats(); st.CreateSession+st.StopSession+st.UpdateSession+st.GetSession != 0 {
 		t.Errorf("malformed messages reached ARR: %+v", st)
 	}
+
+	// A ReplyTo that is no queue name: rejected and recorded, nothing sent.
+	for i, replyTo := range []string{strings.Repeat("q", arrops.BusMaxEntityLength+1), "my replies", "-x"} {
+		id := fmt.Sprintf("bad-reply-%d", i)
+		if code, resp := e.deliver(id, `{"action":"start"}`, 1, replyTo); code != http.StatusOK {
+			t.Fatalf("ReplyTo %q: status %d (%v)", replyTo, code, resp.Logs)
+		}
+		if a := e.audit(id); len(a) != 1 || a[0].Outcome != arrops.OutcomeRejected || !strings.Contains(a[0].Reason, "ReplyTo") {
+			t.Errorf("ReplyTo %q: audit %+v", replyTo, a)
+		}
+		if n := len(e.bus.To(replyTo)); n != 0 {
+			t.Errorf("ReplyTo %q: %d messages sent", replyTo, n)
+		}
+	}
+	if st := e.sim.Stats(); st.CreateSession != 0 {
+		t.Errorf("a command with a bad ReplyTo reached ARR: %+v", st)
+	}
+}
+
+// manyTags is n comma-separated JSON members "tNN":"value"; value defaults
+// to "v".
+func manyTags(n int, value ...string) string {
+	v := "v"
+	if len(value) > 0 {
+		v = value[0]
+	}
+	var parts []string
+	for i := range n {
+		parts = append(parts, fmt.Sprintf(`"t%02d":"%s"`, i, v))
+	}
+	return strings.Join(parts, ",")
 }
 
 // A requester that deleted its reply queue does not make the command fail

@@ -58,7 +58,7 @@ func New(d Deps) functions.Func {
 		if err != nil {
 			sum := sha256.Sum256(msg.Body)
 			c := &arrops.Conversion{ID: "event-" + hex.EncodeToString(sum[:12]), Status: arrops.ConversionRejected,
-				ErrorCode: RejectUndecodableEvent, ErrorMessage: err.Error(), CreatedAt: now, CompletedAt: now}
+				ErrorCode: RejectUndecodableEvent, ErrorMessage: arrops.Clip(err.Error(), arrops.MaxTextBytes), CreatedAt: now, CompletedAt: now}
 			log.Warn("undecodable blob event", "err", err)
 			_, _, err := recs.CreateConversion(ctx, c)
 			return err
@@ -99,7 +99,10 @@ func (h *handler) event(ctx context.Context, ev *trigger.BlobEvent) error {
 	if errors.As(verr, &rej) {
 		// No read first: the conditional insert already turns a redelivery
 		// into a no-op, and a rejection makes no ARR call to protect.
-		c.Status, c.ErrorCode, c.ErrorMessage, c.CompletedAt = arrops.ConversionRejected, rej.Code, rej.Reason, h.now
+		c.Status, c.ErrorCode, c.ErrorMessage, c.CompletedAt = arrops.ConversionRejected, rej.Code, arrops.Clip(rej.Reason, arrops.MaxTextBytes), h.now
+		// The event's subject is outside input: a rejected name may be over
+		// any limit, and its record must still fit a Table property.
+		c.InputContainer, c.InputPath = arrops.Clip(c.InputContainer, arrops.MaxTextBytes), arrops.Clip(c.InputPath, 4*arrops.BlobMaxNameLength)
 		_, created, err := h.recs.CreateConversion(ctx, c)
 		if err != nil {
 			return fmt.Errorf("record rejected conversion %s: %w", id, err)
@@ -195,7 +198,7 @@ func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Log
 				if c.ErrorCode == "" {
 					c.ErrorCode = http.StatusText(re.StatusCode)
 				}
-				c.ErrorMessage = fmt.Sprintf("%s (HTTP %d, MS-CV %s)", re.Message, re.StatusCode, re.MSCV)
+				c.ErrorMessage = arrops.Clip(fmt.Sprintf("%s (HTTP %d, MS-CV %s)", re.Message, re.StatusCode, re.MSCV), arrops.MaxTextBytes)
 			}
 			if arrops.ErrorCode(err) == arrops.EUNAUTHORIZED {
 				c.ErrorMessage += "; " + functions.OperatorMustFix
