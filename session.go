@@ -27,17 +27,23 @@ func ParseSessionSize(s string) (SessionSize, error) {
 	return "", Errorf(EINVALID, "size %q is not Standard or Premium", Clip(s, 40))
 }
 
-// SessionStatus is the lifecycle state of a session as ARR reports it.
+// SessionStatus is the lifecycle state of a session: ARR's statuses, and
+// arrops' own Requested before ARR is asked.
 type SessionStatus string
 
-// Session statuses. Starting and Ready are active (billing runs from Ready);
-// the others are terminal.
+// Session statuses, in lifecycle order. Requested, Starting and Ready are
+// active (billing runs from Ready); the others are terminal.
 const (
-	SessionStarting SessionStatus = "Starting"
-	SessionReady    SessionStatus = "Ready"
-	SessionStopped  SessionStatus = "Stopped"
-	SessionExpired  SessionStatus = "Expired"
-	SessionError    SessionStatus = "Error"
+	// SessionRequested: arrops recorded a start command's intent and has not
+	// yet recorded ARR's answer. The record is written before ARR is called,
+	// so ARR never holds a session arrops started without a record; a start
+	// that stops here is resumed by redelivery or ended by the watch sweep.
+	SessionRequested SessionStatus = "Requested"
+	SessionStarting  SessionStatus = "Starting"
+	SessionReady     SessionStatus = "Ready"
+	SessionStopped   SessionStatus = "Stopped"
+	SessionExpired   SessionStatus = "Expired"
+	SessionError     SessionStatus = "Error"
 )
 
 // Terminal reports whether no further transition can happen.
