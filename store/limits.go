@@ -65,3 +65,32 @@ func checkEntity(kind, id string, body []byte) error {
 	}
 	return nil
 }
+
+// CheckSession holds s, encoded as it would be written, to Table Storage's
+// limits. Drivers that are not Table Storage (memstore) call it, so they
+// refuse what Table Storage would (the conformance suite checks both).
+func CheckSession(s *arrops.Session) error {
+	body, err := encodeSession(dayKey(s.CreatedAt), s)
+	if err != nil {
+		return err
+	}
+	return checkEntity("session", s.ID, body)
+}
+
+// CheckConversion is CheckSession for a conversion record.
+func CheckConversion(c *arrops.Conversion) error {
+	body, err := encodeConversion(dayKey(c.CreatedAt), c)
+	if err != nil {
+		return err
+	}
+	return checkEntity("conversion", c.ID, body)
+}
+
+// CheckAudit is CheckSession for an audit row.
+func CheckAudit(a *arrops.CommandAudit) error {
+	body, err := encodeAudit(dayKey(a.At), AuditRowKey(a.MessageID, a.DeliveryCount, a.InvocationID), a)
+	if err != nil {
+		return err
+	}
+	return checkEntity("audit of message", a.MessageID, body)
+}

@@ -100,23 +100,9 @@ func (k *kind[T]) create(ctx context.Context, s *Store, v *T) (*T, bool, error) 
 		*k.created(v) = now.UTC()
 	}
 	day := dayKey(*k.created(v))
-	ix, err := json.Marshal(indexEntity{PartitionKey: indexPartition, RowKey: id, Day: day})
-	if err != nil {
-		return nil, false, err
-	}
-	c := k.client(s)
-	if _, err := c.AddEntity(ctx, ix, nil); isConflict(err) {
-		// Known id: use the day it was first recorded under.
-		if day, err = k.day(ctx, s, id); err != nil {
-			return nil, false, fmt.Errorf("create %s: %w", k.name, err)
-		}
-	} else if err != nil {
-		return nil, false, fmt.Errorf("create %s %s: write index: %w", k.name, id, classify(err))
-	}
-	s.days.put(k.cacheKey(id), day)
-
 	prevUpdated := *k.updated(v)
 	*k.updated(v) = now.UTC()
+	// Held to the limits before anything is written, the index included.
 	body, err := k.encode(day, v)
 	if err == nil {
 		err = checkEntity(k.name, id, body)
@@ -125,6 +111,31 @@ func (k *kind[T]) create(ctx context.Context, s *Store, v *T) (*T, bool, error) 
 		*k.updated(v) = prevUpdated
 		return nil, false, err
 	}
+	ix, err := json.Marshal(indexEntity{PartitionKey: indexPartition, RowKey: id, Day: day})
+	if err != nil {
+		*k.updated(v) = prevUpdated
+		return nil, false, err
+	}
+	c := k.client(s)
+	if _, err := c.AddEntity(ctx, ix, nil); isConflict(err) {
+		// Known id: use the day it was first recorded under.
+		known := day
+		if day, err = k.day(ctx, s, id); err != nil {
+			*k.updated(v) = prevUpdated
+			return nil, false, fmt.Errorf("create %s: %w", k.name, err)
+		}
+		if day != known {
+			if body, err = k.encode(day, v); err != nil {
+				*k.updated(v) = prevUpdated
+				return nil, false, err
+			}
+		}
+	} else if err != nil {
+		*k.updated(v) = prevUpdated
+		return nil, false, fmt.Errorf("create %s %s: write index: %w", k.name, id, classify(err))
+	}
+	s.days.put(k.cacheKey(id), day)
+
 	resp, err := c.AddEntity(ctx, body, nil)
 	switch {
 	case err == nil:
