@@ -30,14 +30,18 @@ type Command struct {
 	Tags                map[string]string `json:"tags,omitempty"`
 }
 
-// ParseCommand decodes and validates a command message body. Errors are
-// permanent (EINVALID): the message can never succeed.
+// ParseCommand decodes and validates a command message body against the
+// limits (see Limits). Errors are permanent (EINVALID): the message can never
+// succeed. Tags are only read by start; other actions ignore them.
 func ParseCommand(body []byte) (Command, error) {
 	var c Command
+	if len(body) > MaxCommandBytes {
+		return c, tooLong("message body", len(body), "bytes", MaxCommandBytes)
+	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return c, Errorf(EINVALID, "message is not a valid command: %v", err)
+		return c, Errorf(EINVALID, "message is not a valid command: %s", Clip(err.Error(), MaxTextBytes/2))
 	}
 	if dec.More() {
 		return c, Errorf(EINVALID, "message has data after the command object")
@@ -51,6 +55,9 @@ func ParseCommand(body []byte) (Command, error) {
 				return c, err
 			}
 			c.Size = string(sz)
+		}
+		if err := ValidateTags(c.Tags); err != nil {
+			return c, err
 		}
 		if c.MaxLeaseTimeMinutes != nil {
 			if err := ValidateLease(*c.MaxLeaseTimeMinutes); err != nil {
@@ -72,29 +79,18 @@ func ParseCommand(body []byte) (Command, error) {
 	case "":
 		return c, Errorf(EINVALID, "message has no action")
 	default:
-		return c, Errorf(EINVALID, "unknown action %q (want start, stop or extend)", c.Action)
+		return c, Errorf(EINVALID, "unknown action %q (want start, stop or extend)", Clip(string(c.Action), 40))
 	}
 	if c.SessionID != "" {
 		if err := ValidateID(c.SessionID); err != nil {
 			return c, Errorf(EINVALID, "sessionId: %v", ErrorMessage(err))
 		}
 	}
-	if len(c.RequestedBy) > 256 {
-		return c, Errorf(EINVALID, "requestedBy is longer than 256 characters")
-	}
-	if len(c.Tags) > 0 {
-		// Checked here, before ARR is called: a record Table Storage refuses
-		// (one property holds at most 64 KiB) would leave a running session
-		// behind an unanswered, dead-lettered command.
-		if b, _ := json.Marshal(c.Tags); len(b) > MaxTagsBytes {
-			return c, Errorf(EINVALID, "tags take %d bytes as JSON, more than %d", len(b), MaxTagsBytes)
-		}
+	if err := ValidateRequestedBy(c.RequestedBy); err != nil {
+		return c, err
 	}
 	return c, nil
 }
-
-// MaxTagsBytes bounds a command's tags, encoded as JSON.
-const MaxTagsBytes = 16 << 10
 
 // Outcome of a command.
 type Outcome string

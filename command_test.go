@@ -32,8 +32,9 @@ func TestParseCommand(t *testing.T) {
 		{"bad id", `{"action":"stop","sessionId":"a&b"}`, "sessionId", Command{}},
 		{"trailing data", `{"action":"start"}{}`, "after the command", Command{}},
 		{"array", `[{"action":"start"}]`, "not a valid command", Command{}},
-		{"tags too large", `{"action":"start","tags":{"notes":"` + strings.Repeat("x", MaxTagsBytes) + `"}}`, "more than 16384", Command{}},
-		{"tags at the limit", `{"action":"start","tags":{"n":"` + strings.Repeat("x", MaxTagsBytes-len(`{"n":""}`)) + `"}}`, "", Command{Action: ActionStart}},
+		// Tags a Table property would refuse: rejected before ARR is called
+		// (exactly at and one past each tag limit: TestValidateTags).
+		{"tag value too long", `{"action":"start","tags":{"notes":"` + strings.Repeat("x", MaxTagsBytes) + `"}}`, "value of tag notes is 8192 characters, the limit is 256", Command{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

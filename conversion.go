@@ -12,6 +12,8 @@ type ConversionStatus string
 // Conversion statuses; Rejected is arrops' own: the upload failed validation
 // and no conversion was started.
 const (
+	// ConversionRequested: recorded before ARR is asked (see SessionRequested).
+	ConversionRequested  ConversionStatus = "Requested"
 	ConversionNotStarted ConversionStatus = "NotStarted"
 	ConversionRunning    ConversionStatus = "Running"
 	ConversionSucceeded  ConversionStatus = "Succeeded"

@@ -65,6 +65,6 @@ func SessionEvent(s *Session, at time.Time) Event {
 		Size: s.Size, RequestedBy: s.RequestedBy, Tags: s.Tags, Hostname: s.Hostname,
 		HandshakePort: s.HandshakePort, InspectorPort: s.InspectorPort,
 		MaxLeaseMinutes: s.MaxLeaseMinutes, ElapsedMinutes: s.ElapsedMinutes,
-		Reason: s.StopReason, ErrorCode: s.ErrorCode, ErrorMessage: s.ErrorMessage,
+		Reason: Clip(s.StopReason, MaxTextBytes), ErrorCode: Clip(s.ErrorCode, MaxTextBytes), ErrorMessage: Clip(s.ErrorMessage, MaxTextBytes),
 	}
 }

@@ -24,32 +24,32 @@ func ParseSessionSize(s string) (SessionSize, error) {
 	case "premium":
 		return SizePremium, nil
 	}
-	return "", Errorf(EINVALID, "size %q is not Standard or Premium", s)
+	return "", Errorf(EINVALID, "size %q is not Standard or Premium", Clip(s, 40))
 }
 
-// SessionStatus is the lifecycle state of a session as ARR reports it.
+// SessionStatus is the lifecycle state of a session: ARR's statuses, and
+// arrops' own Requested before ARR is asked.
 type SessionStatus string
 
-// Session statuses. Starting and Ready are active (billing runs from Ready);
-// the others are terminal.
+// Session statuses, in lifecycle order. Requested, Starting and Ready are
+// active (billing runs from Ready); the others are terminal.
 const (
-	SessionStarting SessionStatus = "Starting"
-	SessionReady    SessionStatus = "Ready"
-	SessionStopped  SessionStatus = "Stopped"
-	SessionExpired  SessionStatus = "Expired"
-	SessionError    SessionStatus = "Error"
+	// SessionRequested: arrops recorded a start command's intent and has not
+	// yet recorded ARR's answer. The record is written before ARR is called,
+	// so ARR never holds a session arrops started without a record; a start
+	// that stops here is resumed by redelivery or ended by the watch sweep.
+	SessionRequested SessionStatus = "Requested"
+	SessionStarting  SessionStatus = "Starting"
+	SessionReady     SessionStatus = "Ready"
+	SessionStopped   SessionStatus = "Stopped"
+	SessionExpired   SessionStatus = "Expired"
+	SessionError     SessionStatus = "Error"
 )
 
 // Terminal reports whether no further transition can happen.
 func (s SessionStatus) Terminal() bool {
 	return s == SessionStopped || s == SessionExpired || s == SessionError
 }
-
-// Lease bounds from the ARR contract.
-const (
-	MaxLeaseMinutes = 1440
-	MaxIDLength     = 256
-)
 
 // ValidateID checks an ARR session or conversion id: letters, digits, '-' and
 // '_', 1 to 256 characters.
@@ -58,12 +58,12 @@ func ValidateID(id string) error {
 		return Errorf(EINVALID, "id is empty")
 	}
 	if len(id) > MaxIDLength {
-		return Errorf(EINVALID, "id is %d characters long, at most %d are allowed", len(id), MaxIDLength)
+		return tooLong("id", len(id), "characters", MaxIDLength)
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return Errorf(EINVALID, "id %q has character %q at %d; only letters, digits, '-' and '_' are allowed", id, c, i)
+			return Errorf(EINVALID, "id %q has character %q at %d; only letters, digits, '-' and '_' are allowed", Clip(id, 80), c, i)
 		}
 	}
 	return nil

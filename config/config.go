@@ -171,6 +171,13 @@ func (r *reader) integer(name string, lo, hi int) int {
 	return n
 }
 
+// maxLen fails name when v has more than max characters; why names the limit.
+func (r *reader) maxLen(name, v string, max int, why string) {
+	if n := len([]rune(v)); n > max {
+		r.fail(name, "is %d characters, the limit is %d (%s)", n, max, why)
+	}
+}
+
 func (r *reader) boolean(name string) bool {
 	v := r.str(name)
 	b, err := strconv.ParseBool(v)
@@ -329,6 +336,8 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.InputPrefix = strings.TrimLeft(r.str("ARR_INPUT_PREFIX"), "/")
 	c.OutputContainer = r.container("ARR_OUTPUT_CONTAINER")
 	c.OutputPrefix = strings.TrimLeft(r.str("ARR_OUTPUT_PREFIX"), "/")
+	r.maxLen("ARR_INPUT_PREFIX", c.InputPrefix, arrops.BlobMaxNameLength-1, "a blob name has at most 1024 characters and the prefix must leave room for a file")
+	r.maxLen("ARR_OUTPUT_PREFIX", c.OutputPrefix, arrops.BlobMaxNameLength-len(".arrAsset")-1, "the output blob name (prefix, input path, .arrAsset) has at most 1024 characters")
 	c.StorageAccess = r.str("ARR_STORAGE_ACCESS")
 	switch c.StorageAccess {
 	case "":
@@ -359,6 +368,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.RatesSet = okS && okP
 	c.Currency = r.str("ARR_CURRENCY")
+	r.maxLen("ARR_CURRENCY", c.Currency, 16, "a currency label")
 	c.LogLevel = strings.ToLower(r.str("ARROPS_LOG_LEVEL"))
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

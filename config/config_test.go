@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -105,5 +106,41 @@ func TestWithLocalSettings(t *testing.T) {
 	os.WriteFile(p, []byte(`{"IsEncrypted":true}`), 0o600)
 	if _, err := WithLocalSettings(p, os.Getenv); err == nil {
 		t.Fatal("encrypted file accepted")
+	}
+}
+
+// TestLoadLimits checks the settings bounded by arrops.Limits at and one past
+// each limit.
+func TestLoadLimits(t *testing.T) {
+	tests := []struct {
+		key   string
+		value string
+		ok    bool
+	}{
+		{"ARR_DEFAULT_LEASE_MINUTES", "1440", true},
+		{"ARR_DEFAULT_LEASE_MINUTES", "1441", false},
+		{"ARR_INPUT_PREFIX", strings.Repeat("p", 1023), true},
+		{"ARR_INPUT_PREFIX", strings.Repeat("p", 1024), false},
+		{"ARR_OUTPUT_PREFIX", strings.Repeat("p", 1024-len(".arrAsset")-1), true},
+		{"ARR_OUTPUT_PREFIX", strings.Repeat("p", 1024-len(".arrAsset")), false},
+		{"ARR_CURRENCY", strings.Repeat("C", 16), true},
+		{"ARR_CURRENCY", strings.Repeat("C", 17), false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s=%d chars", tt.key, len(tt.value)), func(t *testing.T) {
+			env := validEnv()
+			env[tt.key] = tt.value
+			_, err := load(env)
+			if tt.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var se *SettingError
+			if !errors.As(err, &se) || se.Name != tt.key || !strings.Contains(se.Problem, "the limit is") && !strings.Contains(se.Problem, "outside 1..1440") {
+				t.Fatalf("err = %v, want a SettingError naming %s and its limit", err, tt.key)
+			}
+		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -168,50 +167,55 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 }
 
-// TestStartRedelivery sends the same start command (one MessageId) three
-// times, then a fourth time while the simulator holds the create call and the
-// handler is SIGKILLed mid-request: devhost restarts the handler and the
-// message comes again. ARR ends up with one session, the store with one
-// record and one audit row per completed delivery: 3 + the redelivery = 4
-// (the killed delivery died before it could write its row).
+// TestStartRedelivery sends a start command while the simulator holds the
+// create call and SIGKILLs the handler mid-request: the intent (Requested) is
+// recorded, ARR creates the session after the handler died, devhost restarts
+// the handler and the message comes again; the redelivery finds its own
+// Requested record and finishes it. Then the same command is sent twice more
+// (one MessageId), and each answer comes from the record. ARR ends up with
+// one session, the store with one record, and one audit row per completed
+// delivery: the redelivery + 2 (the killed delivery died before its row).
 func TestStartRedelivery(t *testing.T) {
 	// Timers out of the way (yearly): the only ARR calls are the commands'.
 	s := startSessions(t, stack.Options{Settings: map[string]string{
 		"WATCH_SCHEDULE": "0 0 0 1 1 *", "SHUTDOWN_SCHEDULE": "0 0 0 1 1 *"}})
 	const msgID = "dup-start-1" // a valid id: the session id is derived from it
 	body := `{"action":"start","requestedBy":"dup-app"}`
-	for n := 1; n <= 3; n++ {
-		s.send(body, notify.Message{MessageID: msgID})
-		s.eventually(20*time.Second, fmt.Sprintf("audit row of delivery %d", n), func() error {
-			if got := len(s.audit(msgID)); got != n {
-				return fmt.Errorf("%d audit rows", got)
-			}
-			return nil
-		})
-	}
 
 	creates := s.simStats().CreateSession
 	s.setFaults(`{"latency":"20s"}`)
 	s.send(body, notify.Message{MessageID: msgID})
-	s.eventually(20*time.Second, "the fourth create reaching the simulator", func() error {
+	s.eventually(20*time.Second, "the create reaching the simulator", func() error {
 		if n := s.simStats().CreateSession; n != creates+1 {
 			return fmt.Errorf("%d create calls, want %d", n, creates+1)
 		}
 		return nil
 	})
+	if recs := s.sessions(); len(recs) != 1 || recs[0].Status != arrops.SessionRequested {
+		t.Errorf("records while ARR holds the create: %+v, want the one Requested intent", recs)
+	}
 	killed, err := s.stack.KillHandler()
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.setFaults(`{}`)
 	s.eventually(30*time.Second, "the redelivery after the kill", func() error {
-		if got := len(s.audit(msgID)); got != 4 {
+		if got := len(s.audit(msgID)); got != 1 {
 			return fmt.Errorf("%d audit rows", got)
 		}
 		return nil
 	})
 	if pid, err := s.stack.HandlerPID(); err != nil || pid == killed {
 		t.Fatalf("handler after the kill: pid %d (%v); want a new process, not %d", pid, err, killed)
+	}
+	for n := 2; n <= 3; n++ {
+		s.send(body, notify.Message{MessageID: msgID})
+		s.eventually(20*time.Second, fmt.Sprintf("audit row of send %d", n), func() error {
+			if got := len(s.audit(msgID)); got != n {
+				return fmt.Errorf("%d audit rows", got)
+			}
+			return nil
+		})
 	}
 
 	rows := s.audit(msgID)
@@ -221,20 +225,16 @@ func TestStartRedelivery(t *testing.T) {
 	for i, a := range rows {
 		counts = append(counts, a.DeliveryCount)
 		invocations[a.InvocationID] = true
-		want := arrops.OutcomeNoop
-		if i == 0 {
-			want = arrops.OutcomeAccepted
-		}
-		if a.Outcome != want || a.SessionID != msgID || a.Action != arrops.ActionStart || a.RequestedBy != "dup-app" {
-			t.Errorf("audit row %d: %+v; want %s start of %s by dup-app", i, a, want, msgID)
+		// Every delivery of the command that started the session is accepted.
+		if a.Outcome != arrops.OutcomeAccepted || a.SessionID != msgID || a.Action != arrops.ActionStart || a.RequestedBy != "dup-app" {
+			t.Errorf("audit row %d: %+v; want accepted start of %s by dup-app", i, a, msgID)
 		}
 	}
-	slices.Sort(counts)
-	if fmt.Sprint(counts) != "[1 1 1 2]" || len(invocations) != 4 || invocations[""] {
-		t.Errorf("delivery counts %v, %d distinct invocation ids: want [1 1 1 2] (three sends, one redelivery) and 4 ids", counts, len(invocations))
+	if fmt.Sprint(counts) != "[2 1 1]" || len(invocations) != 3 || invocations[""] {
+		t.Errorf("delivery counts %v, %d distinct invocation ids: want [2 1 1] (the redelivery, then two sends) and 3 ids", counts, len(invocations))
 	}
 	if n := s.simStats().CreateSession; n != creates+2 {
-		t.Errorf("%d create calls after the kill, want %d (the killed one and the redelivery)", n, creates+2)
+		t.Errorf("%d create calls, want %d (the killed one and the redelivery; later sends answer from the record)", n-creates, 2)
 	}
 
 	var listed []string
@@ -299,9 +299,9 @@ func TestMalformedCommands(t *testing.T) {
 		{name: "extend to lease 0", body: `{"action":"extend","sessionId":"mal-existing","maxLeaseTimeMinutes":0}`, reason: "maxLeaseTimeMinutes 0 is outside 1..1440"},
 		{name: "extend without lease", body: `{"action":"extend","sessionId":"mal-existing"}`, reason: "extend needs maxLeaseTimeMinutes"},
 		{name: "stop without sessionId", body: `{"action":"stop"}`, reason: "stop needs a sessionId"},
-		{name: "oversize id", body: `{"action":"stop","sessionId":"` + strings.Repeat("a", 257) + `"}`, reason: "at most 256"},
+		{name: "oversize id", body: `{"action":"stop","sessionId":"` + strings.Repeat("a", 257) + `"}`, reason: "the limit is 256"},
 		{name: "id with a slash", body: `{"action":"start","sessionId":"a/b"}`, reason: `has character '/'`},
-		{name: "requester too long", body: `{"action":"start","requestedBy":"` + strings.Repeat("r", 257) + `"}`, reason: "requestedBy is longer than 256"},
+		{name: "requester too long", body: `{"action":"start","requestedBy":"` + strings.Repeat("r", 257) + `"}`, reason: "requestedBy is 257 characters, the limit is 256"},
 		{name: "empty body", body: ``, reason: "not a valid command"},
 		// A .NET sender that wrote the JSON as UTF-16 (Encoding.Unicode, with BOM).
 		{name: "not UTF-8", body: base64.StdEncoding.EncodeToString(utf16LE(`{"action":"start"}`)), raw: true, reason: "not a valid command"},

@@ -30,7 +30,7 @@ func ApplyConversion(c *arrops.Conversion, a *arr.Conversion, now time.Time) boo
 		c.OutputURI = *a.Output.OutputAssetURI
 	}
 	if a.Error != nil {
-		c.ErrorCode, c.ErrorMessage = a.Error.Code, a.Error.Message
+		c.ErrorCode, c.ErrorMessage = arrops.Clip(a.Error.Code, arrops.MaxTextBytes), arrops.Clip(a.Error.Message, arrops.MaxTextBytes)
 	}
 	if c.Status.Terminal() && c.CompletedAt.IsZero() {
 		c.CompletedAt = now
@@ -44,7 +44,8 @@ func ApplyConversion(c *arrops.Conversion, a *arr.Conversion, now time.Time) boo
 func ConversionEvent(c *arrops.Conversion, now time.Time) (arrops.Event, bool) {
 	ev := arrops.Event{Time: now.UTC(), ConversionID: c.ID, Status: string(c.Status),
 		InputBlob: c.InputContainer + "/" + c.InputPath, OutputURI: c.OutputURI,
-		ErrorCode: c.ErrorCode, ErrorMessage: c.ErrorMessage, DurationSeconds: c.Duration().Seconds()}
+		ErrorCode: arrops.Clip(c.ErrorCode, arrops.MaxTextBytes), ErrorMessage: arrops.Clip(c.ErrorMessage, arrops.MaxTextBytes),
+		DurationSeconds: c.Duration().Seconds()}
 	switch c.Status {
 	case arrops.ConversionSucceeded:
 		ev.Type = arrops.EventConversionSucceeded

@@ -45,6 +45,11 @@ func Announce(ctx context.Context, bus Publisher, ev arrops.Event, replyTo, corr
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
+	// Bounded inputs make this unreachable (TestLimitsCompose); checked so a
+	// new field cannot push events past what the transports carry unnoticed.
+	if err := arrops.CheckMessage("event "+string(ev.Type), body); err != nil {
+		return err
+	}
 	id := ev.SessionID
 	if id == "" {
 		id = ev.ConversionID

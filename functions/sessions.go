@@ -51,7 +51,8 @@ func Apply(s *arrops.Session, a *arr.Session, now time.Time) bool {
 		s.Teraflops = float64(tf)
 	}
 	if a.Error != nil {
-		s.ErrorCode, s.ErrorMessage = a.Error.Code, a.Error.Message
+		// ARR's text is unbounded; records, replies and events are not.
+		s.ErrorCode, s.ErrorMessage = arrops.Clip(a.Error.Code, arrops.MaxTextBytes), arrops.Clip(a.Error.Message, arrops.MaxTextBytes)
 	}
 	if s.Status == arrops.SessionReady && s.ReadyAt.IsZero() {
 		s.ReadyAt = now
@@ -67,19 +68,22 @@ func Apply(s *arrops.Session, a *arr.Session, now time.Time) bool {
 }
 
 // statusRank orders session statuses along the lifecycle; an empty status
-// (a new record) comes first.
+// (a new record) comes first, then Requested (intent recorded, ARR not yet
+// answered).
 func statusRank(st arrops.SessionStatus) int {
 	switch {
 	case st == "":
 		return 0
-	case st == arrops.SessionStarting:
+	case st == arrops.SessionRequested:
 		return 1
-	case st == arrops.SessionReady:
+	case st == arrops.SessionStarting:
 		return 2
-	case st.Terminal():
+	case st == arrops.SessionReady:
 		return 3
+	case st.Terminal():
+		return 4
 	}
-	return 1 // a status this version does not know: treat as active
+	return 2 // a status this version does not know: treat as active
 }
 
 // sameSession compares what Apply may change. Elapsed minutes of an active

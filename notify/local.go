@@ -14,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
+	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/internal/localbus"
 )
 
@@ -121,6 +122,10 @@ func (l *Local) Publish(ctx context.Context, entity string, msgs ...Message) err
 		})
 		if err != nil {
 			return fmt.Errorf("publish %s to %s: %w", m.MessageID, entity, err)
+		}
+		if len(text) > arrops.QueueMaxMessageBytes {
+			return fmt.Errorf("publish %s to %s: %w", m.MessageID, entity, arrops.Errorf(arrops.EINVALID,
+				"message is %d bytes as queue text, the storage queue limit is %d", len(text), arrops.QueueMaxMessageBytes))
 		}
 		if _, err := q.EnqueueMessage(ctx, text, nil); err != nil {
 			return fmt.Errorf("publish %s to queue %s: %w", m.MessageID, name, classify(err))

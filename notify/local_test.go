@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +60,7 @@ func TestLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := NewLocal(svc, "Viewer_Replies", "many", "prov-events")
+	l := NewLocal(svc, "Viewer_Replies", "many", "prov-events", "big-ok")
 	l.PollInterval = 20 * time.Millisecond
 
 	t.Run("Envelope", func(t *testing.T) {
@@ -113,6 +114,23 @@ func TestLocal(t *testing.T) {
 		}
 		if _, err := svc.NewQueueClient("never-created-replies").GetProperties(ctx, nil); err == nil {
 			t.Error("publishing created the reply queue")
+		}
+	})
+
+	// A body whose queue text is over 64 KiB is refused before the call
+	// (EINVALID, naming the limit); the largest that fits goes through.
+	t.Run("SizeLimit", func(t *testing.T) {
+		env := func(n int) int { // queue text size of a body of n bytes
+			text, _ := localbus.EncodeBase64(localbus.Envelope{MessageID: "big", Body: strings.Repeat("x", n)})
+			return len(text)
+		}
+		n := sort.Search(arrops.QueueMaxMessageBytes, func(n int) bool { return env(n+1) > arrops.QueueMaxMessageBytes })
+		if err := l.Publish(ctx, "big-ok", Message{MessageID: "big", Body: []byte(strings.Repeat("x", n))}); err != nil {
+			t.Fatalf("body of %d bytes (queue text %d): %v", n, env(n), err)
+		}
+		err := l.Publish(ctx, "big-ok", Message{MessageID: "big", Body: []byte(strings.Repeat("x", n+3))})
+		if arrops.ErrorCode(err) != arrops.EINVALID || !strings.Contains(err.Error(), "the storage queue limit is 65536") {
+			t.Fatalf("one past: err = %v, want EINVALID naming the limit", err)
 		}
 	})
 

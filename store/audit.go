@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"iter"
 	"strings"
@@ -26,6 +28,9 @@ func (s *Store) AppendAudit(ctx context.Context, a arrops.CommandAudit) error {
 		a.At = s.now()
 	}
 	body, err := encodeAudit(dayKey(a.At), AuditRowKey(a.MessageID, a.DeliveryCount, a.InvocationID), &a)
+	if err == nil {
+		err = checkEntity("audit of message", a.MessageID, body)
+	}
 	if err != nil {
 		return err
 	}
@@ -49,13 +54,17 @@ func (s *Store) AuditByDay(ctx context.Context, from, to time.Time) iter.Seq2[*a
 // bytes outside printable ASCII and '%' percent-escaped, then "~" and the
 // delivery count in four digits, then (when known) "~" and the escaped
 // invocation id. Sorting by key lists a message's deliveries in order.
+//
+// Ids longer than Service Bus allows (BusMaxMessageIDLength; other transports
+// may send them) keep their first 64 characters and a hash, so the key stays
+// within Table Storage's 1 KiB.
 func AuditRowKey(messageID string, deliveryCount int, invocationID string) string {
 	var b strings.Builder
-	escapeKey(&b, messageID)
+	escapeKey(&b, shortKey(messageID))
 	fmt.Fprintf(&b, "~%04d", deliveryCount)
 	if invocationID != "" {
 		b.WriteByte('~')
-		escapeKey(&b, invocationID)
+		escapeKey(&b, shortKey(invocationID))
 	}
 	return b.String()
 }
@@ -70,4 +79,14 @@ func escapeKey(b *strings.Builder, s string) {
 			b.WriteByte(c)
 		}
 	}
+}
+
+// shortKey keeps ids up to Service Bus' MessageId length and replaces longer
+// ones by their first 64 bytes and a hash of the whole.
+func shortKey(id string) string {
+	if len(id) <= arrops.BusMaxMessageIDLength {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return id[:64] + "." + hex.EncodeToString(sum[:16])
 }

@@ -100,28 +100,42 @@ func (k *kind[T]) create(ctx context.Context, s *Store, v *T) (*T, bool, error) 
 		*k.created(v) = now.UTC()
 	}
 	day := dayKey(*k.created(v))
+	prevUpdated := *k.updated(v)
+	*k.updated(v) = now.UTC()
+	// Held to the limits before anything is written, the index included.
+	body, err := k.encode(day, v)
+	if err == nil {
+		err = checkEntity(k.name, id, body)
+	}
+	if err != nil {
+		*k.updated(v) = prevUpdated
+		return nil, false, err
+	}
 	ix, err := json.Marshal(indexEntity{PartitionKey: indexPartition, RowKey: id, Day: day})
 	if err != nil {
+		*k.updated(v) = prevUpdated
 		return nil, false, err
 	}
 	c := k.client(s)
 	if _, err := c.AddEntity(ctx, ix, nil); isConflict(err) {
 		// Known id: use the day it was first recorded under.
+		known := day
 		if day, err = k.day(ctx, s, id); err != nil {
+			*k.updated(v) = prevUpdated
 			return nil, false, fmt.Errorf("create %s: %w", k.name, err)
 		}
+		if day != known {
+			if body, err = k.encode(day, v); err != nil {
+				*k.updated(v) = prevUpdated
+				return nil, false, err
+			}
+		}
 	} else if err != nil {
+		*k.updated(v) = prevUpdated
 		return nil, false, fmt.Errorf("create %s %s: write index: %w", k.name, id, classify(err))
 	}
 	s.days.put(k.cacheKey(id), day)
 
-	prevUpdated := *k.updated(v)
-	*k.updated(v) = now.UTC()
-	body, err := k.encode(day, v)
-	if err != nil {
-		*k.updated(v) = prevUpdated
-		return nil, false, err
-	}
 	resp, err := c.AddEntity(ctx, body, nil)
 	switch {
 	case err == nil:
@@ -160,6 +174,9 @@ func (k *kind[T]) update(ctx context.Context, s *Store, v *T) error {
 	prevUpdated := *k.updated(v)
 	*k.updated(v) = s.now().UTC()
 	body, err := k.encode(day, v)
+	if err == nil {
+		err = checkEntity(k.name, id, body)
+	}
 	if err != nil {
 		*k.updated(v) = prevUpdated
 		return err

@@ -59,8 +59,11 @@ func runStart(ctx context.Context, e *env, args []string) error {
 		}
 		cmd.MaxLeaseTimeMinutes = lease
 	}
-	if len(*by) > 256 {
-		return usagef("--requested-by is longer than 256 characters")
+	if err := arrops.ValidateRequestedBy(*by); err != nil {
+		return usagef("--requested-by: %s", arrops.ErrorMessage(err))
+	}
+	if err := arrops.ValidateTags(tags); err != nil {
+		return usagef("--tag: %s", arrops.ErrorMessage(err))
 	}
 	if len(tags) > 0 {
 		cmd.Tags = tags
@@ -137,8 +140,8 @@ func runSimpleCommand(ctx context.Context, e *env, args []string, action arrops.
 		}
 		cmd.MaxLeaseTimeMinutes = lease
 	}
-	if len(*by) > 256 {
-		return usagef("--requested-by is longer than 256 characters")
+	if err := arrops.ValidateRequestedBy(*by); err != nil {
+		return usagef("--requested-by: %s", arrops.ErrorMessage(err))
 	}
 	if err := positiveDuration("timeout", *timeout); err != nil {
 		return err

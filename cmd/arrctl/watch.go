@@ -89,7 +89,7 @@ func transitionTime(s *arrops.Session, now time.Time) time.Time {
 		t = s.StoppedAt
 	case s.Status == arrops.SessionReady:
 		t = s.ReadyAt
-	case s.Status == arrops.SessionStarting:
+	case s.Status == arrops.SessionStarting, s.Status == arrops.SessionRequested:
 		t = s.CreatedAt
 	}
 	if t.IsZero() {

@@ -8,9 +8,21 @@
 // acknowledged; transient ones (ARR 408/429/5xx, storage errors) fail the
 // invocation so the host redelivers it.
 //
-// Idempotency: a start without sessionId gets an id derived from MessageId, and
-// ARR answers a repeated PUT with the same settings with 200, so a redelivered
-// start creates one session and one record.
+// Intent first: a start records the session as Requested (a conditional
+// insert) before ARR is called, then creates the ARR session, then records
+// ARR's answer (Starting). A delivery that fails between the steps leaves the
+// Requested record; the next delivery of the message finds it and carries on,
+// and if none comes the watch sweep settles it (functions.RequestedGrace). So
+// arrops never holds an ARR session without a record.
+//
+// Storage and bus errors are classified like ARR's: a permanent one (the
+// record or the message is refused) rejects and answers the command instead
+// of retrying it into the dead-letter queue, and the last delivery before the
+// dead-letter queue answers too (see settle).
+//
+// Idempotency: a start without sessionId gets an id derived from MessageId;
+// the Requested record is keyed by it, so a redelivered start creates one
+// session and one record, and answers "accepted" again.
 package commands
 
 import (
@@ -51,7 +63,7 @@ type Deps struct {
 func New(d Deps) functions.Func {
 	return func(ctx context.Context, inv *trigger.Invocation, _ *trigger.Response, log *slog.Logger) error {
 		h := &run{Deps: d, log: log}
-		return h.handle(ctx, inv)
+		return h.settle(ctx, h.handle(ctx, inv))
 	}
 }
 
@@ -64,7 +76,18 @@ type run struct {
 	bus  functions.Publisher
 	now  time.Time
 	arrc *arr.Client
+	// id is the session the command is about, once known; intent is set
+	// when this message's Requested record exists (see start); audited
+	// when this delivery's audit row is written.
+	id      string
+	intent  bool
+	audited bool
 }
+
+// MaxDeliveries is the arr-commands queue's maxDeliveryCount
+// (infra/modules/servicebus.bicep, devhost's default): the delivery that
+// would otherwise be dead-lettered answers instead (see settle).
+const MaxDeliveries = 10
 
 func (h *run) handle(ctx context.Context, inv *trigger.Invocation) error {
 	h.now = h.Now().UTC()
@@ -82,6 +105,11 @@ func (h *run) handle(ctx context.Context, inv *trigger.Invocation) error {
 		return h.finish(ctx, arrops.OutcomeRejected, "", fmt.Sprintf("undecodable message: %v", err), nil, id)
 	}
 	h.log = h.log.With("messageId", h.msg.MessageID, "deliveryCount", h.msg.DeliveryCount)
+	if err := arrops.ValidateReplyTo(h.msg.ReplyTo); err != nil {
+		// Nowhere to answer: the audit row is the only answer.
+		h.msg.ReplyTo = ""
+		return h.finish(ctx, arrops.OutcomeRejected, "", arrops.ErrorMessage(err)+"; no reply sent", nil, "")
+	}
 	h.cmd, err = arrops.ParseCommand(h.msg.Body)
 	if err != nil {
 		return h.finish(ctx, arrops.OutcomeRejected, "", arrops.ErrorMessage(err), nil, "")
@@ -117,6 +145,7 @@ func (h *run) start(ctx context.Context) error {
 		}
 		id = SessionIDFromMessage(h.msg.MessageID)
 	}
+	h.id = id
 	size := h.Config.DefaultSize
 	if h.cmd.Size != "" {
 		size = arrops.SessionSize(h.cmd.Size)
@@ -125,76 +154,143 @@ func (h *run) start(ctx context.Context) error {
 	if h.cmd.MaxLeaseTimeMinutes != nil {
 		lease = *h.cmd.MaxLeaseTimeMinutes
 	}
+	// Intent first: the record exists before ARR is asked, so no failure
+	// after the ARR call can leave a session nobody knows of.
+	rec, created, err := h.rec.CreateSession(ctx, &arrops.Session{
+		ID: id, Size: size, Status: arrops.SessionRequested, Origin: arrops.OriginCommand,
+		RequestedBy: h.cmd.RequestedBy, Tags: h.cmd.Tags, MaxLeaseMinutes: lease, CreatedAt: h.now,
+		ReplyTo: h.msg.ReplyTo, CorrelationID: h.msg.MessageID,
+	})
+	if err != nil {
+		return fmt.Errorf("record the start of session %s: %w", id, err)
+	}
+	mine := h.msg.MessageID != "" && rec.Origin == arrops.OriginCommand && rec.CorrelationID == h.msg.MessageID
+	switch {
+	case created || (mine && rec.Status == arrops.SessionRequested):
+		// This message's intent, new or left by an earlier delivery: go on.
+		h.intent = true
+		return h.create(ctx, rec, size, lease)
+	case mine:
+		// An earlier delivery of this message recorded ARR's answer and
+		// may have failed after it: finish its announcement (the same
+		// message id, so a duplicate is absorbed) and answer as it would
+		// have: every delivery of the command that started the session is
+		// accepted, so a requester whose first answer was lost hears it.
+		if err := functions.PublishSessionClaim(ctx, h.rec, h.bus, rec, h.now, true); err != nil {
+			return err
+		}
+		return h.finish(ctx, arrops.OutcomeAccepted, id, fmt.Sprintf("redelivery: session already %s", rec.Status), rec, "")
+	case rec.Status == arrops.SessionRequested:
+		// Another command's start of this id is under way; ARR may not know
+		// it yet, so ARR cannot be asked to compare the settings.
+		if rec.Size == size && rec.MaxLeaseMinutes == lease {
+			return h.finish(ctx, arrops.OutcomeNoop, id, fmt.Sprintf("session %s is being started by another command with the same settings", id), rec, "")
+		}
+		return h.finish(ctx, arrops.OutcomeRejected, id, fmt.Sprintf("session %s is being started by another command with other settings", id), rec, "")
+	case rec.Status.Terminal():
+		return h.finish(ctx, arrops.OutcomeRejected, id, fmt.Sprintf("session %s already ended (%s); a session id cannot be used again", id, rec.Status), rec, "")
+	}
+	// A running session of another command or started outside arrops: ARR
+	// says whether the settings match (200) or not (409). It has a record,
+	// so nothing started here can be lost.
+	_, err = h.arrc.CreateSession(ctx, id, arr.SessionSettings{MaxLeaseTimeMinutes: int32(lease), Size: arr.SessionSize(size)}, nil)
+	switch arrops.ErrorCode(err) {
+	case "":
+		return h.finish(ctx, arrops.OutcomeNoop, id, "session already exists with the same settings", rec, "")
+	case arrops.ECONFLICT:
+		return h.finish(ctx, arrops.OutcomeRejected, id, fmt.Sprintf("session %s already exists with other settings (ARR 409 Conflict)", id), rec, "")
+	case arrops.EINVALID, arrops.ENOTFOUND, arrops.EUNAUTHORIZED:
+		return h.refused(ctx, id, err, rec)
+	default:
+		return fmt.Errorf("create session %s: %w", id, err)
+	}
+}
+
+// create asks ARR for the session of a Requested record of this message and
+// records ARR's answer.
+func (h *run) create(ctx context.Context, rec *arrops.Session, size arrops.SessionSize, lease int) error {
+	id := rec.ID
 	resp, err := h.arrc.CreateSession(ctx, id, arr.SessionSettings{MaxLeaseTimeMinutes: int32(lease), Size: arr.SessionSize(size)}, nil)
 	switch arrops.ErrorCode(err) {
 	case "":
 	case arrops.ECONFLICT:
-		return h.finish(ctx, arrops.OutcomeRejected, id, fmt.Sprintf("session %s already exists with other settings (ARR 409 Conflict)", id), nil, "")
+		return h.conflict(ctx, rec)
 	case arrops.EINVALID, arrops.ENOTFOUND, arrops.EUNAUTHORIZED:
-		return h.refused(ctx, id, err, nil)
+		// Nothing was started: end the intent (no event: the reply says it).
+		s, _, aerr := functions.AbandonSession(ctx, h.rec, h.bus, id, h.msg.MessageID, "ARR refused the start: "+arrops.ErrorMessage(err), false, h.now)
+		if aerr != nil {
+			return fmt.Errorf("record that ARR refused session %s: %w", id, aerr)
+		}
+		return h.refused(ctx, id, err, s)
 	default:
 		return fmt.Errorf("create session %s: %w", id, err)
 	}
-	s := &arrops.Session{
-		ID: id, Size: size, Status: arrops.SessionStatus(resp.Status), Origin: arrops.OriginCommand,
-		RequestedBy: h.cmd.RequestedBy, Tags: h.cmd.Tags, MaxLeaseMinutes: lease, CreatedAt: h.now,
-		ReplyTo: h.msg.ReplyTo, CorrelationID: h.msg.MessageID,
-	}
-	if resp.CreationTime != nil {
-		s.CreatedAt = resp.CreationTime.UTC()
-	}
-	functions.Apply(s, &resp.Session, h.now)
-	functions.ClaimSessionAnnouncement(s, h.now)
-	stored, created, err := h.rec.CreateSession(ctx, s)
-	if err != nil {
+	var won, abandoned bool
+	s, err := functions.ModifySession(ctx, h.rec, id, rec, func(s *arrops.Session) (bool, error) {
+		won, abandoned = false, functions.Abandoned(s)
+		if s.Status != arrops.SessionRequested {
+			return false, nil // the sweep recorded ARR's view meanwhile, or gave up on it
+		}
+		functions.Apply(s, &resp.Session, h.now)
+		functions.ClaimSessionAnnouncement(s, h.now)
+		won = true
+		return true, nil
+	})
+	switch {
+	case err != nil && arrops.Permanent(err):
+		// ARR started it and the record says Requested: the watch sweep
+		// lists the session and records it. Say so rather than retry.
+		h.log.Error("session started, recording ARR's answer failed", "sessionId", id, "err", err)
+		return h.finish(ctx, arrops.OutcomeAccepted, id, fmt.Sprintf("session starting; recording ARR's answer failed (%s), the watch sweep records it", arrops.ErrorMessage(err)), rec, "")
+	case err != nil:
 		return fmt.Errorf("record session %s: %w", id, err)
+	case abandoned:
+		// The sweep gave up on this intent and told the requester; a late
+		// delivery has just made ARR start it: stop it again.
+		if _, err := h.arrc.StopSession(ctx, id, nil); err != nil && arrops.ErrorCode(err) != arrops.ENOTFOUND {
+			return fmt.Errorf("stop session %s of an abandoned start: %w", id, err)
+		}
+		return h.finish(ctx, arrops.OutcomeRejected, id, "the start was abandoned before ARR answered (see the SessionError event); the session ARR started late was stopped", s, "")
 	}
-	reclaimed := false
-	if !created && stored.Origin == arrops.OriginExternal && stored.CorrelationID == "" && (resp.Created || h.cmd.SessionID == "") {
-		// A watch or shutdown sweep listed the session between our PUT and
-		// this insert and adopted it as external. It is ours (this delivery
-		// created it, or its id derives from this message): give it back
-		// its requester, tags and ReplyTo, or budgets and replies miss it.
-		if stored, err = h.reclaim(ctx, stored, s); err != nil {
+	if err := functions.PublishSessionClaim(ctx, h.rec, h.bus, s, h.now, won); err != nil {
+		if !arrops.Permanent(err) {
 			return err
 		}
-		reclaimed = true
+		h.log.Error("session started, its event cannot be published; the watch sweep retries", "sessionId", id, "err", err)
 	}
-	// The record insert is the commit point: exactly one delivery creates (or
-	// reclaims) it, and that one answers "accepted" — also when an earlier
-	// attempt created the ARR session (so this PUT got 200, not 201) and
-	// failed before recording it, and when two copies run at once.
-	outcome, reason := arrops.OutcomeAccepted, "session starting"
-	if !created && !reclaimed {
-		outcome, reason = arrops.OutcomeNoop, "redelivery: session already exists with the same settings"
-	}
-	// Only the run that created the record announces Starting; a redelivery
-	// finishes a claim left behind by a crashed run once it is stale.
-	if err := functions.PublishSessionClaim(ctx, h.rec, h.bus, stored, h.now, created); err != nil {
-		return err
-	}
-	return h.finish(ctx, outcome, id, reason, stored, "")
+	return h.finish(ctx, arrops.OutcomeAccepted, id, "session starting", s, "")
 }
 
-// reclaim writes the command's attribution into a record a sweep adopted,
-// re-reading on ETag conflicts.
-func (h *run) reclaim(ctx context.Context, stored, want *arrops.Session) (*arrops.Session, error) {
-	s, err := functions.ModifySession(ctx, h.rec, want.ID, stored, func(s *arrops.Session) (bool, error) {
-		if s.CorrelationID != "" {
-			return false, nil // a concurrent delivery of this command reclaimed it
+// conflict handles ARR's 409 to the create of a new intent: ARR already has
+// a session under this id with other settings, which arrops has no record of
+// (started outside arrops, not adopted yet). The record becomes the adoption
+// of that session, so it is followed like any other, and the start is
+// rejected.
+func (h *run) conflict(ctx context.Context, rec *arrops.Session) error {
+	id := rec.ID
+	got, err := h.arrc.GetSession(ctx, id, nil)
+	if err != nil {
+		return fmt.Errorf("create session %s: conflict, then %w", id, err)
+	}
+	s, err := functions.ModifySession(ctx, h.rec, id, rec, func(s *arrops.Session) (bool, error) {
+		if s.Status != arrops.SessionRequested || s.CorrelationID != h.msg.MessageID {
+			return false, nil
 		}
-		s.Origin, s.RequestedBy, s.Tags = want.Origin, want.RequestedBy, want.Tags
-		s.ReplyTo, s.CorrelationID = want.ReplyTo, want.CorrelationID
+		adopted := functions.Adopt(&got.Session, h.now)
+		adopted.CreatedAt, adopted.ETag = s.CreatedAt, s.ETag // the record's partition and version
+		*s = *adopted
+		functions.ClaimSessionAnnouncement(s, h.now)
 		return true, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("record requester of session %s: %w", want.ID, err)
+		return fmt.Errorf("record session %s (started outside arrops): %w", id, err)
 	}
-	return s, nil
+	return h.finish(ctx, arrops.OutcomeRejected, id, fmt.Sprintf("session %s already exists with other settings (ARR 409 Conflict)", id), s, "")
 }
 
 func (h *run) stop(ctx context.Context) error {
 	id := h.cmd.SessionID
+	h.id = id
 	rec, err := h.rec.GetSession(ctx, id)
 	if err != nil && arrops.ErrorCode(err) != arrops.ENOTFOUND {
 		return fmt.Errorf("read session %s: %w", id, err)
@@ -235,6 +331,7 @@ func (h *run) stop(ctx context.Context) error {
 
 func (h *run) extend(ctx context.Context) error {
 	id, lease := h.cmd.SessionID, *h.cmd.MaxLeaseTimeMinutes
+	h.id = id
 	resp, err := h.arrc.UpdateSession(ctx, id, int32(lease), nil)
 	switch arrops.ErrorCode(err) {
 	case "":
@@ -283,34 +380,105 @@ func (h *run) finish(ctx context.Context, outcome arrops.Outcome, sessionID, rea
 		sum := sha256.Sum256(h.msg.Body)
 		messageID = "nomsgid-" + hex.EncodeToString(sum[:12])
 	}
-	a := arrops.CommandAudit{
-		MessageID: messageID, DeliveryCount: h.msg.DeliveryCount, InvocationID: functions.InvocationID(ctx), Action: h.cmd.Action,
-		SessionID: sessionID, RequestedBy: h.cmd.RequestedBy, Outcome: outcome, Reason: reason, At: h.now,
+	// A rejected command may carry anything: what is written and sent back
+	// is held to the limits, so the answer itself cannot fail on size.
+	reason = arrops.Clip(reason, arrops.MaxTextBytes)
+	action, by := h.cmd.Action, h.cmd.RequestedBy
+	if arrops.ValidateRequestedBy(by) != nil {
+		by = arrops.Clip(by, arrops.MaxTextBytes)
 	}
+	if len(action) > 16 {
+		action = arrops.Action(arrops.Clip(string(action), 16))
+	}
+	a := arrops.CommandAudit{
+		MessageID: messageID, DeliveryCount: h.msg.DeliveryCount, InvocationID: functions.InvocationID(ctx), Action: action,
+		SessionID: sessionID, RequestedBy: by, Outcome: outcome, Reason: reason, At: h.now,
+	}
+	// auditErr is a permanent failure to write the row: then the reply is
+	// the only record, and without one the message must stay (non-2xx, the
+	// host retries and finally dead-letters it) rather than vanish.
+	var auditErr error
 	if err := h.rec.AppendAudit(ctx, a); err != nil {
-		return fmt.Errorf("write audit row: %w", err)
+		if !arrops.Permanent(err) {
+			return fmt.Errorf("write audit row: %w", err)
+		}
+		auditErr = fmt.Errorf("write audit row: %w", err)
+		h.log.Error("audit row cannot be written; answering anyway", "outcome", outcome, "reason", reason, "err", err)
+	} else {
+		h.audited = true
 	}
 	h.log.Info("command", "action", a.Action, "sessionId", sessionID, "outcome", outcome, "reason", reason)
 	if h.msg.ReplyTo == "" {
-		return nil
+		return auditErr
 	}
-	reply := arrops.CommandReply{Outcome: outcome, Reason: reason, Action: h.cmd.Action, SessionID: sessionID}
+	reply := arrops.CommandReply{Outcome: outcome, Reason: reason, Action: action, SessionID: sessionID}
 	if s != nil {
 		ev := arrops.SessionEvent(s, h.now)
 		reply.Session = &ev
 	}
 	body, _ := json.Marshal(reply)
+	if err := arrops.CheckMessage("reply", body); err != nil {
+		return err // unreachable with bounded inputs (TestLimitsCompose)
+	}
 	err := h.bus.Publish(ctx, h.msg.ReplyTo, arrops.Message{
 		MessageID: functions.MessageID("reply", messageID), CorrelationID: h.msg.MessageID,
 		Subject: "CommandReply", ContentType: "application/json", Body: body,
-		ApplicationProperties: map[string]any{"outcome": string(outcome), "sessionId": sessionID, "action": string(h.cmd.Action)},
+		ApplicationProperties: map[string]any{"outcome": string(outcome), "sessionId": sessionID, "action": string(action)},
 	})
 	if arrops.ErrorCode(err) == arrops.ENOTFOUND {
 		h.log.Warn("reply queue gone; the outcome is in the audit row", "replyTo", h.msg.ReplyTo)
-		return nil
+		return auditErr
+	}
+	if err != nil && arrops.Permanent(err) {
+		h.log.Error("reply cannot be sent; the outcome is in the audit row", "replyTo", h.msg.ReplyTo, "err", err)
+		return auditErr
 	}
 	if err != nil {
 		return fmt.Errorf("reply to %s: %w", h.msg.ReplyTo, err)
+	}
+	return nil
+}
+
+// settle turns a failed delivery into an answer when retrying cannot help:
+// the error is permanent (a storage or bus refusal: retries would only
+// dead-letter the message), or this is the last delivery before the
+// dead-letter queue. The command is then rejected with the reason, recorded
+// and answered, and a start's Requested record is abandoned (announced as
+// SessionError; if ARR started the session after all, the watch sweep stops
+// it). Other errors are returned: the host redelivers the message.
+//
+// Only when even that answer cannot be recorded on the last delivery does the
+// message reach the dead-letter queue (README: "Dead letters").
+func (h *run) settle(ctx context.Context, err error) error {
+	last := h.msg.DeliveryCount >= MaxDeliveries
+	if err == nil || (!last && !arrops.Permanent(err)) || h.rec == nil || h.bus == nil {
+		return err // (without records or bus nothing can be recorded or sent)
+	}
+	if h.audited {
+		// Only the reply failed: the outcome is recorded.
+		h.log.Error("reply cannot be sent; the outcome is in the audit row", "replyTo", h.msg.ReplyTo, "err", err)
+		return nil
+	}
+	reason := fmt.Sprintf("cannot complete the %s: %s", h.cmd.Action, arrops.ErrorMessage(err))
+	if last && !arrops.Permanent(err) {
+		reason = fmt.Sprintf("gave up after %d deliveries: %s", h.msg.DeliveryCount, arrops.ErrorMessage(err))
+	}
+	h.log.Error("command failed for good; rejecting it", "reason", reason, "err", err)
+	var s *arrops.Session
+	if h.intent {
+		var aerr error
+		s, _, aerr = functions.AbandonSession(ctx, h.rec, h.bus, h.id, h.msg.MessageID, reason, true, h.now)
+		if aerr != nil {
+			// The sweep abandons it after functions.RequestedGrace.
+			h.log.Error("cannot abandon the recorded start; the watch sweep will", "sessionId", h.id, "err", aerr)
+			s = nil
+		}
+	}
+	if ferr := h.finish(ctx, arrops.OutcomeRejected, h.id, reason, s, ""); ferr != nil {
+		if h.audited {
+			return nil // recorded; the reply could not be sent
+		}
+		return fmt.Errorf("%w (and recording the rejection failed: %v)", err, ferr)
 	}
 	return nil
 }

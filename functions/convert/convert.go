@@ -58,7 +58,7 @@ func New(d Deps) functions.Func {
 		if err != nil {
 			sum := sha256.Sum256(msg.Body)
 			c := &arrops.Conversion{ID: "event-" + hex.EncodeToString(sum[:12]), Status: arrops.ConversionRejected,
-				ErrorCode: RejectUndecodableEvent, ErrorMessage: err.Error(), CreatedAt: now, CompletedAt: now}
+				ErrorCode: RejectUndecodableEvent, ErrorMessage: arrops.Clip(err.Error(), arrops.MaxTextBytes), CreatedAt: now, CompletedAt: now}
 			log.Warn("undecodable blob event", "err", err)
 			_, _, err := recs.CreateConversion(ctx, c)
 			return err
@@ -99,7 +99,10 @@ func (h *handler) event(ctx context.Context, ev *trigger.BlobEvent) error {
 	if errors.As(verr, &rej) {
 		// No read first: the conditional insert already turns a redelivery
 		// into a no-op, and a rejection makes no ARR call to protect.
-		c.Status, c.ErrorCode, c.ErrorMessage, c.CompletedAt = arrops.ConversionRejected, rej.Code, rej.Reason, h.now
+		c.Status, c.ErrorCode, c.ErrorMessage, c.CompletedAt = arrops.ConversionRejected, rej.Code, arrops.Clip(rej.Reason, arrops.MaxTextBytes), h.now
+		// The event's subject is outside input: a rejected name may be over
+		// any limit, and its record must still fit a Table property.
+		c.InputContainer, c.InputPath = arrops.Clip(c.InputContainer, arrops.MaxTextBytes), arrops.Clip(c.InputPath, 4*arrops.BlobMaxNameLength)
 		_, created, err := h.recs.CreateConversion(ctx, c)
 		if err != nil {
 			return fmt.Errorf("record rejected conversion %s: %w", id, err)
@@ -114,15 +117,36 @@ func (h *handler) event(ctx context.Context, ev *trigger.BlobEvent) error {
 	if verr != nil {
 		return verr
 	}
-	// A valid upload is looked up first, so a redelivery never reaches ARR.
-	existing, err := h.recs.GetConversion(ctx, id)
-	if err == nil {
-		log.Info("blob event redelivered; conversion already recorded", "status", existing.Status)
-		return nil
-	} else if arrops.ErrorCode(err) != arrops.ENOTFOUND {
-		return fmt.Errorf("read conversion %s: %w", id, err)
+	// Intent first: the record exists before ARR is asked. A redelivery
+	// finds it and reaches ARR again only while it is still Requested (an
+	// earlier attempt failed between the insert and ARR's answer).
+	c.Status = arrops.ConversionRequested
+	_, _, outPrefix, outName := h.output(c.InputPath)
+	c.OutputPath = outPrefix + outName
+	rec, created, err := h.recs.CreateConversion(ctx, c)
+	if err != nil {
+		return fmt.Errorf("record the conversion %s: %w", id, err)
 	}
-	return h.start(ctx, c, log)
+	if !created && rec.Status != arrops.ConversionRequested {
+		log.Info("blob event redelivered; conversion already recorded", "status", rec.Status)
+		return nil
+	}
+	return h.start(ctx, rec, log)
+}
+
+// output maps an input blob path to ARR's input prefix and file, and the
+// output prefix and asset name: the output mirrors the input path under the
+// output prefix.
+func (h *handler) output(inputPath string) (dir, file, outPrefix, outName string) {
+	dir, file = path.Split(inputPath)
+	outDir := strings.TrimPrefix(dir, h.Config.InputPrefix)
+	outPrefix = h.Config.OutputPrefix
+	if outPrefix != "" && !strings.HasSuffix(outPrefix, "/") {
+		outPrefix += "/"
+	}
+	outPrefix += outDir
+	outName = strings.TrimSuffix(file, path.Ext(file)) + ".arrAsset"
+	return dir, file, outPrefix, outName
 }
 
 func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Logger) error {
@@ -134,15 +158,7 @@ func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Log
 	if err != nil {
 		return fmt.Errorf("storage access: %w", err)
 	}
-	dir, file := path.Split(c.InputPath)
-	outDir := strings.TrimPrefix(dir, h.Config.InputPrefix)
-	outPrefix := h.Config.OutputPrefix
-	if outPrefix != "" && !strings.HasSuffix(outPrefix, "/") {
-		outPrefix += "/"
-	}
-	outPrefix += outDir
-	outName := strings.TrimSuffix(file, path.Ext(file)) + ".arrAsset"
-	c.OutputPath = outPrefix + outName
+	dir, file, outPrefix, outName := h.output(c.InputPath)
 
 	readSAS, err := acc.ReadList(ctx, c.InputContainer, h.now)
 	if err != nil {
@@ -164,62 +180,74 @@ func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Log
 	if outPrefix != "" {
 		settings.OutputLocation.BlobPrefix = &outPrefix
 	}
+	// answer records the outcome into the Requested record.
+	var answer func(*arrops.Conversion)
 	code, reason, err := acc.CheckOutput(ctx, c.OutputContainer, writeSAS)
 	if err != nil {
 		return err
 	}
 	if code != "" {
 		// No ARR call: the conversion would run and then fail to write.
-		c.Status, c.ErrorCode, c.ErrorMessage, c.CompletedAt = arrops.ConversionFailed, code, reason, h.now
+		answer = func(c *arrops.Conversion) {
+			c.Status, c.ErrorCode, c.ErrorMessage, c.CompletedAt = arrops.ConversionFailed, code, reason, h.now
+		}
 		log.Warn("output container unusable; conversion not started", "code", code, "reason", reason)
 	} else {
 		resp, err := arrc.CreateConversion(ctx, c.ID, settings, nil)
 		switch arrops.ErrorCode(err) {
 		case "":
-			functions.ApplyConversion(c, &resp.Conversion, h.now)
+			answer = func(c *arrops.Conversion) { functions.ApplyConversion(c, &resp.Conversion, h.now) }
 		case arrops.ECONFLICT:
 			// A crashed earlier attempt created it (with another SAS): follow it.
 			got, gerr := arrc.GetConversion(ctx, c.ID, nil)
 			if gerr != nil {
 				return fmt.Errorf("create conversion %s: conflict, then %w", c.ID, gerr)
 			}
-			functions.ApplyConversion(c, &got.Conversion, h.now)
+			answer = func(c *arrops.Conversion) { functions.ApplyConversion(c, &got.Conversion, h.now) }
 		case arrops.EINVALID, arrops.ENOTFOUND, arrops.EUNAUTHORIZED:
 			// Permanent (e.g. 403 DelegatedResourceAccessError: storage not
 			// linked, no SAS): record it as Failed with ARR's code, message and
 			// MS-CV; the conversion.failed event tells the uploader.
-			c.Status, c.CompletedAt = arrops.ConversionFailed, h.now
-			c.ErrorCode, c.ErrorMessage = "InvalidSettings", arrops.ErrorMessage(err) // refused before the call
+			code, msg := "InvalidSettings", arrops.ErrorMessage(err) // refused before the call
 			if re := (*arr.ResponseError)(nil); errors.As(err, &re) {
-				c.ErrorCode = re.ErrorCode
-				if c.ErrorCode == "" {
-					c.ErrorCode = http.StatusText(re.StatusCode)
+				code = re.ErrorCode
+				if code == "" {
+					code = http.StatusText(re.StatusCode)
 				}
-				c.ErrorMessage = fmt.Sprintf("%s (HTTP %d, MS-CV %s)", re.Message, re.StatusCode, re.MSCV)
+				msg = arrops.Clip(fmt.Sprintf("%s (HTTP %d, MS-CV %s)", re.Message, re.StatusCode, re.MSCV), arrops.MaxTextBytes)
 			}
 			if arrops.ErrorCode(err) == arrops.EUNAUTHORIZED {
-				c.ErrorMessage += "; " + functions.OperatorMustFix
+				msg += "; " + functions.OperatorMustFix
 				log.Error("ARR refused the conversion: credential, role or storage link; operator action needed", "err", err)
 			} else {
 				log.Warn("ARR refused the conversion", "err", err)
+			}
+			answer = func(c *arrops.Conversion) {
+				c.Status, c.ErrorCode, c.ErrorMessage, c.CompletedAt = arrops.ConversionFailed, code, msg, h.now
 			}
 		default:
 			return fmt.Errorf("create conversion %s: %w", c.ID, err)
 		}
 	}
-	if c.Status == "" {
-		c.Status = arrops.ConversionNotStarted
-	}
-	stored, created, err := h.recs.CreateConversion(ctx, c)
+	stored, err := functions.ModifyConversion(ctx, h.recs, c.ID, c, func(c *arrops.Conversion) (bool, error) {
+		if c.Status != arrops.ConversionRequested {
+			return false, nil // the sweep recorded ARR's view meanwhile
+		}
+		answer(c)
+		if c.Status == arrops.ConversionRequested || c.Status == "" {
+			c.Status = arrops.ConversionNotStarted
+		}
+		return true, nil
+	})
 	if err != nil {
 		return fmt.Errorf("record conversion %s: %w", c.ID, err)
 	}
-	if created && stored.Status.Terminal() {
+	if stored.Status.Terminal() {
 		bus, err := h.Bus.Get(ctx)
 		if err != nil {
 			return fmt.Errorf("open messaging: %w", err)
 		}
-		if _, err := functions.SyncConversion(ctx, h.recs, bus, stored, &arr.Conversion{ID: c.ID, Status: arr.ConversionStatus(c.Status)}, h.now); err != nil {
+		if _, err := functions.SyncConversion(ctx, h.recs, bus, stored, &arr.Conversion{ID: c.ID, Status: arr.ConversionStatus(stored.Status)}, h.now); err != nil {
 			return err
 		}
 	}

@@ -175,16 +175,16 @@ func TestConvert(t *testing.T) {
 		t.Errorf("conflict: record %+v, want the existing conversion followed", r)
 	}
 
-	// ARR unavailable: 500 to the host (retry), nothing recorded; the retry
-	// after recovery starts it.
+	// ARR unavailable: 500 to the host (retry), only the intent recorded
+	// (Requested); the retry after recovery starts it.
 	flaky := functest.BlobEvent{Container: "arr-input", Path: "models/d/valve.glb", ETag: "0x5", Size: 5}
 	fid := ConversionID("arr-input", flaky.Path, "0x5")
 	e.sim.SetFaults(arrsim.Faults{Error500Rate: 1})
-	if code := e.deliver(flaky.JSON(t)); code != http.StatusInternalServerError || e.record(fid) != nil {
-		t.Fatalf("ARR down: HTTP %d, record %v; want 500 and no record", code, e.record(fid))
+	if code := e.deliver(flaky.JSON(t)); code != http.StatusInternalServerError || e.record(fid) == nil || e.record(fid).Status != arrops.ConversionRequested {
+		t.Fatalf("ARR down: HTTP %d, record %v; want 500 and the Requested intent", code, e.record(fid))
 	}
 	e.sim.SetFaults(arrsim.Faults{})
-	if code := e.deliver(flaky.JSON(t)); code != http.StatusOK || e.record(fid) == nil {
+	if code := e.deliver(flaky.JSON(t)); code != http.StatusOK || e.record(fid) == nil || e.record(fid).Status != arrops.ConversionNotStarted {
 		t.Fatalf("retry: HTTP %d, record %v", code, e.record(fid))
 	}
 
@@ -327,7 +327,8 @@ func assertNoSAS(t *testing.T, e *env) {
 // error contract says to a conversion. A credential or role failure is
 // recorded as Failed (with the reason and a hint for the operator),
 // announced, answered 2xx and logged at error level; a transient one (429,
-// 500) fails the invocation so the host retries, recording nothing.
+// 500) fails the invocation so the host retries, with only the intent
+// (Requested) recorded.
 func TestARRErrorClasses(t *testing.T) {
 	e := newEnv(t, nil, arrsim.Options{})
 	tests := []struct {
@@ -352,8 +353,8 @@ func TestARRErrorClasses(t *testing.T) {
 			}
 			r := e.record(id)
 			if tt.wantCode == "" {
-				if r != nil {
-					t.Fatalf("a transient failure recorded %+v", r)
+				if r == nil || r.Status != arrops.ConversionRequested || r.ErrorCode != "" {
+					t.Fatalf("a transient failure recorded %+v, want the Requested intent only", r)
 				}
 				return
 			}

@@ -49,7 +49,14 @@ type Deps struct {
 // Stats describes one sweep (logged, and used by tests and benchmarks).
 type Stats struct {
 	Listed, Adopted, Gets, Writes, ConversionGets, ConversionWrites int
+	// Abandoned counts Requested records ended (ARR never got them within
+	// functions.RequestedGrace); StoppedAbandoned sessions ARR started after
+	// their start had been abandoned.
+	Abandoned, StoppedAbandoned int
 }
+
+// abandonReason is the ErrorMessage of an intent the sweep gives up on.
+var abandonReason = fmt.Sprintf("the start did not reach ARR within %v (its message failed or was dead-lettered; see the ArrCommands audit rows); nothing was started", functions.RequestedGrace)
 
 // New returns the function.
 func New(d Deps) functions.Func {
@@ -59,7 +66,7 @@ func New(d Deps) functions.Func {
 		}
 		st, err := Sweep(ctx, d)
 		log.Info("watch sweep", "listed", st.Listed, "adopted", st.Adopted, "gets", st.Gets, "writes", st.Writes,
-			"conversionGets", st.ConversionGets, "conversionWrites", st.ConversionWrites)
+			"conversionGets", st.ConversionGets, "conversionWrites", st.ConversionWrites, "abandoned", st.Abandoned, "stoppedAbandoned", st.StoppedAbandoned)
 		return err
 	}
 }
@@ -140,6 +147,18 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 					count(&st.Adopted, 1)
 					count(&st.Writes, 1)
 				}
+				if !created && functions.Abandoned(s) {
+					// arrops gave up on this start and said so, but ARR
+					// started it after all (an answer lost on the way):
+					// nobody wants it.
+					if _, err := arrc.StopSession(ctx, a.ID, nil); err != nil && arrops.ErrorCode(err) != arrops.ENOTFOUND {
+						fail(fmt.Errorf("stop session %s of an abandoned start: %w", a.ID, err))
+						return
+					}
+					functions.Logger(ctx).Warn("stopped a session whose start had been abandoned", "sessionId", a.ID)
+					count(&st.StoppedAbandoned, 1)
+					return
+				}
 				rec = s
 			}
 			n, err := functions.SyncSession(ctx, recs, bus, rec, a, now)
@@ -157,9 +176,24 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 			switch {
 			case err == nil:
 				a = &resp.Session
+			case arrops.ErrorCode(err) == arrops.ENOTFOUND && rec.Status == arrops.SessionRequested:
+				// A recorded start ARR has not seen (yet): its command is
+				// retried for a while; after that nobody will create it.
+				if now.Sub(rec.CreatedAt) < functions.RequestedGrace {
+					return
+				}
+				_, abandoned, err := functions.AbandonSession(ctx, recs, bus, rec.ID, "", abandonReason, true, now)
+				if abandoned {
+					count(&st.Abandoned, 1)
+					count(&st.Writes, 1)
+				}
+				if err != nil {
+					fail(fmt.Errorf("abandon the start of session %s: %w", rec.ID, err))
+				}
+				return
 			case arrops.ErrorCode(err) == arrops.ENOTFOUND:
-				// ARR has no such session (create never reached it, or it was
-				// purged after 30 days): end the record with a clear reason.
+				// ARR has no such session (purged after 30 days): end the
+				// record with a clear reason.
 				a = &arr.Session{ID: rec.ID, Status: arr.SessionStatus(arrops.SessionError),
 					Error: &arr.ErrorDetails{Code: "NotFound", Message: "ARR has no session with this id"}}
 			default:
@@ -181,6 +215,20 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 		goBounded(func() {
 			count(&st.ConversionGets, 1)
 			resp, err := arrc.GetConversion(ctx, c.ID, nil)
+			if arrops.ErrorCode(err) == arrops.ENOTFOUND && c.Status == arrops.ConversionRequested {
+				if now.Sub(c.CreatedAt) < functions.RequestedGrace {
+					return // its blob event is retried for a while
+				}
+				abandoned, err := functions.AbandonConversion(ctx, recs, bus, c.ID, abandonReason, now)
+				if abandoned {
+					count(&st.Abandoned, 1)
+					count(&st.ConversionWrites, 1)
+				}
+				if err != nil {
+					fail(fmt.Errorf("abandon conversion %s: %w", c.ID, err))
+				}
+				return
+			}
 			if err != nil {
 				fail(fmt.Errorf("get conversion %s: %w", c.ID, err))
 				return

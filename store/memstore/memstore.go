@@ -81,6 +81,7 @@ type kind[T any] struct {
 	etag     func(*T) *string
 	copy     func(*T) *T // a deep copy, times normalized as stored
 	terminal func(*T) bool
+	limits   func(*T) error // Table Storage's limits (store.CheckSession, ...)
 }
 
 var sessionKind = kind[arrops.Session]{
@@ -102,6 +103,7 @@ var sessionKind = kind[arrops.Session]{
 		return &c
 	},
 	terminal: func(v *arrops.Session) bool { return v.Status.Terminal() },
+	limits:   store.CheckSession,
 }
 
 var conversionKind = kind[arrops.Conversion]{
@@ -119,6 +121,7 @@ var conversionKind = kind[arrops.Conversion]{
 		return &c
 	},
 	terminal: func(v *arrops.Conversion) bool { return v.Status.Terminal() },
+	limits:   store.CheckConversion,
 }
 
 // stored is t as Table Storage keeps it: UTC at 100 ns.
@@ -170,6 +173,11 @@ func (k *kind[T]) create(s *Store, v *T) (*T, bool, error) {
 		return nil, false, err
 	}
 	now := s.now().UTC()
+	// Refused before anything else, as store.Store refuses it before its
+	// first write, also when a record with the id exists.
+	if err := k.limits(v); err != nil {
+		return nil, false, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if existing, ok := k.table(s)[id]; ok {
@@ -191,6 +199,9 @@ func (k *kind[T]) update(s *Store, v *T) error {
 	}
 	if *k.etag(v) == "" {
 		return arrops.Errorf(arrops.EINVALID, "update %s %s without an ETag: read or create it first", k.name, id)
+	}
+	if err := k.limits(v); err != nil {
+		return err
 	}
 	now := s.now().UTC()
 	s.mu.Lock()
@@ -374,6 +385,9 @@ func (s *Store) AppendAudit(_ context.Context, a arrops.CommandAudit) error {
 		a.At = s.now()
 	}
 	a.At = stored(a.At)
+	if err := store.CheckAudit(&a); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.audit[auditKey{day(a.At), store.AuditRowKey(a.MessageID, a.DeliveryCount, a.InvocationID)}] = a

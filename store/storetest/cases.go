@@ -620,3 +620,38 @@ func testImport(t *testing.T, st Store) {
 		t.Errorf("conversion import without creation time: %v", err)
 	}
 }
+
+// testLimits: a record or audit row Table Storage would refuse (a string
+// property over 64 KiB) is refused with EINVALID before anything is written,
+// by every driver; one at the limit is kept.
+func testLimits(t *testing.T, st Store) {
+	ctx := ctxT(t)
+	// One tag whose JSON ({"k":"…"}) is n UTF-16 bytes.
+	tags := func(n int) map[string]string {
+		return map[string]string{"k": strings.Repeat("v", n/2-len(`{"k":""}`))}
+	}
+	over := &arrops.Session{ID: "too-big", Status: arrops.SessionRequested, Tags: tags(arrops.TableMaxStringBytes + 2)}
+	if _, _, err := st.CreateSession(ctx, over); arrops.ErrorCode(err) != arrops.EINVALID || !strings.Contains(err.Error(), "Tags") {
+		t.Errorf("create with a property one character over 64 KiB: %v, want EINVALID naming Tags", err)
+	}
+	if _, err := st.GetSession(ctx, "too-big"); arrops.ErrorCode(err) != arrops.ENOTFOUND {
+		t.Errorf("the refused create left a record: %v", err)
+	}
+	at := &arrops.Session{ID: "at-limit", Status: arrops.SessionRequested, Tags: tags(arrops.TableMaxStringBytes)}
+	rec, created, err := st.CreateSession(ctx, at)
+	if err != nil || !created {
+		t.Fatalf("create at the limit: %v %v", created, err)
+	}
+	rec.Tags = tags(arrops.TableMaxStringBytes + 2)
+	if err := st.UpdateSession(ctx, rec); arrops.ErrorCode(err) != arrops.EINVALID {
+		t.Errorf("update one character over: %v, want EINVALID", err)
+	}
+	c := &arrops.Conversion{ID: "conv-too-big", ErrorMessage: strings.Repeat("e", arrops.TableMaxStringBytes/2+1)}
+	if _, _, err := st.CreateConversion(ctx, c); arrops.ErrorCode(err) != arrops.EINVALID {
+		t.Errorf("conversion one character over: %v, want EINVALID", err)
+	}
+	a := arrops.CommandAudit{MessageID: "m", DeliveryCount: 1, Reason: strings.Repeat("r", arrops.TableMaxStringBytes/2+1)}
+	if err := st.AppendAudit(ctx, a); arrops.ErrorCode(err) != arrops.EINVALID {
+		t.Errorf("audit row one character over: %v, want EINVALID", err)
+	}
+}

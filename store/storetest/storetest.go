@@ -9,9 +9,9 @@
 // conditional updates failing with arrops.ErrConcurrentUpdate, replace (not
 // merge) semantics, times as stored (UTC, 100 ns), range queries by creation
 // day in (day, id) order, the active and finished views, audit rows keyed by
-// delivery, bulk import and the error codes. What only one driver has
-// (request counts, paging, missing tables, secrets at rest) stays in that
-// driver's own tests.
+// delivery, bulk import, Table Storage's size limits and the error codes.
+// What only one driver has (request counts, paging, missing tables, secrets
+// at rest) stays in that driver's own tests.
 //
 // It is test support: only _test.go files import it.
 package storetest
@@ -67,6 +67,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		{"Active", testActive},
 		{"Audit", testAudit},
 		{"Import", testImport},
+		{"Limits", testLimits},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
