@@ -29,7 +29,11 @@ func TestCheckEntity(t *testing.T) {
 		{"string property at limit", withTags(tagJSON(arrops.TableMaxStringBytes)), ""},
 		{"string property one character past", withTags(tagJSON(arrops.TableMaxStringBytes + 2)), "property Tags is 65538 bytes (UTF-16), the Table Storage limit is 65536"},
 		{"non-BMP characters count twice", withTags(map[string]string{"k": strings.Repeat("😀", arrops.TableMaxStringBytes/4)}), "property Tags"},
-		{"id with a forbidden character", func() *arrops.Session { s := fullSession(); s.ID = "a#b"; return s }(), "forbid"},
+		{"id with a forbidden character", func() *arrops.Session {
+			s := withTags(tagJSON(arrops.TableMaxStringBytes))
+			s.ID = "a#b"
+			return s
+		}(), "forbid"},
 		{"three full string properties fit 1 MiB", func() *arrops.Session {
 			s := withTags(tagJSON(arrops.TableMaxStringBytes))
 			s.ErrorMessage = strings.Repeat("e", arrops.TableMaxStringBytes/2)
@@ -84,8 +88,8 @@ func TestCheckEntityTotals(t *testing.T) {
 		body    []byte
 		wantErr string
 	}{
-		{"properties at limit", entity(arrops.TableMaxCustomProperties, 1), ""},
-		{"properties one past", entity(arrops.TableMaxCustomProperties+1, 1), "entity has 253 properties, the Table Storage limit is 252"},
+		{"properties at limit", entity(arrops.TableMaxCustomProperties, 200), ""},
+		{"properties one past", entity(arrops.TableMaxCustomProperties+1, 200), "entity has 253 properties, the Table Storage limit is 252"},
 		{"size under limit", under, ""},
 		{"size over limit", over, "the Table Storage limit is 1048576"},
 		{"type annotations are not properties", []byte(`{"PartitionKey":"p","RowKey":"r","T":"2026-01-01T00:00:00Z","T@odata.type":"Edm.DateTime"}`), ""},
@@ -116,4 +120,33 @@ func TestAuditRowKeyBounded(t *testing.T) {
 	if a, b := AuditRowKey(strings.Repeat("m", 200)+"a", 1, ""), AuditRowKey(strings.Repeat("m", 200)+"b", 1, ""); a == b {
 		t.Error("long ids that differ at the end map to one key")
 	}
+}
+
+// BenchmarkCheckEntity reports what the limits check adds to a write's
+// encoding (the baseline, in the same run).
+//
+//	baseline=encode: encodeSession of a full record
+//	encode+check:    the same, then checkEntity
+func BenchmarkCheckEntity(b *testing.B) {
+	s := fullSession()
+	b.Run("baseline=encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := encodeSession("20261124", s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encode+check", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			body, err := encodeSession("20261124", s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := checkEntity("session", s.ID, body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
