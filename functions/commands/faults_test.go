@@ -17,6 +17,7 @@ import (
 	azpolicy "github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/arr"
 	"github.com/arrops/arrops/arrsim"
 	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/functions"
@@ -400,5 +401,30 @@ func checkInvariants(t *testing.T, id string, rec *arrops.Session, arrStatus str
 	}
 	if active := arrStatus == "Starting" || arrStatus == "Ready"; active && !accepted {
 		t.Errorf("ARR runs session %s (%s) but the command was not accepted", id, arrStatus)
+	}
+}
+
+// TestStartOverExternal: a start names the id of a session ARR runs that
+// arrops has no record of (started in the portal, not adopted yet) with
+// other settings. ARR answers 409 to the create of the fresh intent: the
+// start is rejected and the intent record becomes the adoption of ARR's
+// session, so that session is followed rather than hidden behind a record
+// that says something else.
+func TestStartOverExternal(t *testing.T) {
+	e := newCmdEnv(t)
+	if _, err := e.arrc.CreateSession(e.ctx, "portal-7", arr.SessionSettings{MaxLeaseTimeMinutes: 30, Size: "Standard"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	code, resp := e.deliver("m-ext", `{"action":"start","sessionId":"portal-7","maxLeaseTimeMinutes":90,"requestedBy":"app"}`, 1, "ext-replies")
+	if code != http.StatusOK {
+		t.Fatalf("HTTP %d: %v", code, resp.Logs)
+	}
+	if a := e.audit("m-ext"); len(a) != 1 || a[0].Outcome != arrops.OutcomeRejected || !strings.Contains(a[0].Reason, "409") {
+		t.Errorf("audit %+v, want rejected (409)", a)
+	}
+	rec := e.session("portal-7")
+	if rec == nil || rec.Origin != arrops.OriginExternal || rec.Status != arrops.SessionStarting || rec.MaxLeaseMinutes != 30 ||
+		rec.RequestedBy != "" || rec.ReplyTo != "" || rec.CorrelationID != "" {
+		t.Errorf("record %+v, want the adopted external session (30 minutes, no requester)", rec)
 	}
 }
