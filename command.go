@@ -14,6 +14,9 @@ const (
 	ActionStart  Action = "start"
 	ActionStop   Action = "stop"
 	ActionExtend Action = "extend"
+	// ActionConvert converts a blob already in the input container again
+	// (e.g. after its settings file changed).
+	ActionConvert Action = "convert"
 )
 
 // Command is the JSON body of a message on the arr-commands queue:
@@ -21,6 +24,7 @@ const (
 //	{"action":"start","sessionId":"optional","size":"Standard","maxLeaseTimeMinutes":60,"requestedBy":"viewer-app","tags":{"project":"plant-7"}}
 //	{"action":"stop","sessionId":"..."}
 //	{"action":"extend","sessionId":"...","maxLeaseTimeMinutes":120}
+//	{"action":"convert","input":"models/plant.fbx","output":"assets/plant-v2.arrAsset","requestedBy":"pipeline"}
 type Command struct {
 	Action              Action            `json:"action"`
 	SessionID           string            `json:"sessionId,omitempty"`
@@ -28,6 +32,11 @@ type Command struct {
 	MaxLeaseTimeMinutes *int              `json:"maxLeaseTimeMinutes,omitempty"`
 	RequestedBy         string            `json:"requestedBy,omitempty"`
 	Tags                map[string]string `json:"tags,omitempty"`
+	// Input and Output are the convert action's blob paths: Input inside
+	// the input container, Output (optional, ".arrAsset") inside the output
+	// container; without Output the output mirrors the input as for uploads.
+	Input  string `json:"input,omitempty"`
+	Output string `json:"output,omitempty"`
 }
 
 // ParseCommand decodes and validates a command message body against the
@@ -76,10 +85,14 @@ func ParseCommand(body []byte) (Command, error) {
 				return c, Errorf(EINVALID, "maxLeaseTimeMinutes %d is outside 1..%d", m, MaxLeaseMinutes)
 			}
 		}
+	case ActionConvert:
+		if err := validateConvert(&c); err != nil {
+			return c, err
+		}
 	case "":
 		return c, Errorf(EINVALID, "message has no action")
 	default:
-		return c, Errorf(EINVALID, "unknown action %q (want start, stop or extend)", Clip(string(c.Action), 40))
+		return c, Errorf(EINVALID, "unknown action %q (want start, stop, extend or convert)", Clip(string(c.Action), 40))
 	}
 	if c.SessionID != "" {
 		if err := ValidateID(c.SessionID); err != nil {
@@ -90,6 +103,29 @@ func ParseCommand(body []byte) (Command, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// validateConvert checks the shape of a convert command; the blob itself is
+// checked against the input rules when the command runs.
+func validateConvert(c *Command) error {
+	c.Input = strings.TrimLeft(strings.TrimSpace(c.Input), "/")
+	c.Output = strings.TrimLeft(strings.TrimSpace(c.Output), "/")
+	if c.Input == "" {
+		return Errorf(EINVALID, "convert needs an input (the blob path inside the input container)")
+	}
+	if len(c.Input) > BlobMaxNameLength || len(c.Output) > BlobMaxNameLength {
+		return tooLong("convert input or output", max(len(c.Input), len(c.Output)), "bytes", BlobMaxNameLength)
+	}
+	if !IsInputFormat(c.Input) {
+		return Errorf(EINVALID, "input %q is not a format ARR converts (%s)", Clip(c.Input, 200), strings.Join(InputFormats, " "))
+	}
+	if c.Output != "" && (!strings.HasSuffix(c.Output, ".arrAsset") || c.Output == ".arrAsset" || strings.HasSuffix(c.Output, "/.arrAsset")) {
+		return Errorf(EINVALID, "output %q must be a blob path ending in <name>.arrAsset", Clip(c.Output, 200))
+	}
+	if c.SessionID != "" || c.Size != "" || c.MaxLeaseTimeMinutes != nil {
+		return Errorf(EINVALID, "convert takes input, output and requestedBy, not session fields")
+	}
+	return nil
 }
 
 // Outcome of a command.
@@ -112,6 +148,7 @@ type CommandAudit struct {
 	InvocationID string
 	Action       Action
 	SessionID    string
+	ConversionID string // convert commands
 	RequestedBy  string
 	Outcome      Outcome
 	Reason       string
@@ -125,4 +162,6 @@ type CommandReply struct {
 	Action    Action  `json:"action,omitempty"`
 	SessionID string  `json:"sessionId,omitempty"`
 	Session   *Event  `json:"session,omitempty"`
+	// ConversionID names the conversion a convert command started (or found).
+	ConversionID string `json:"conversionId,omitempty"`
 }

@@ -35,6 +35,15 @@ func TestParseCommand(t *testing.T) {
 		// Tags a Table property would refuse: rejected before ARR is called
 		// (exactly at and one past each tag limit: TestValidateTags).
 		{"tag value too long", `{"action":"start","tags":{"notes":"` + strings.Repeat("x", MaxTagsBytes) + `"}}`, "value of tag notes is 8192 characters, the limit is 256", Command{}},
+		{"convert", `{"action":"convert","input":"/models/plant.fbx","requestedBy":"pipeline"}`, "",
+			Command{Action: ActionConvert, Input: "models/plant.fbx", RequestedBy: "pipeline"}},
+		{"convert with output", `{"action":"convert","input":"models/plant.fbx","output":"assets/plant-low.arrAsset"}`, "",
+			Command{Action: ActionConvert, Input: "models/plant.fbx", Output: "assets/plant-low.arrAsset"}},
+		{"convert without input", `{"action":"convert"}`, "needs an input", Command{}},
+		{"convert a side file", `{"action":"convert","input":"models/plant.ConversionSettings.json"}`, "not a format ARR converts", Command{}},
+		{"convert output not an asset", `{"action":"convert","input":"m/p.glb","output":"assets/p.glb"}`, "ending in <name>.arrAsset", Command{}},
+		{"convert output without a name", `{"action":"convert","input":"m/p.glb","output":"assets/.arrAsset"}`, "ending in <name>.arrAsset", Command{}},
+		{"convert with session fields", `{"action":"convert","input":"m/p.glb","sessionId":"s"}`, "not session fields", Command{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,7 +60,8 @@ func TestParseCommand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Action != tt.want.Action || got.SessionID != tt.want.SessionID || got.Size != tt.want.Size || got.RequestedBy != tt.want.RequestedBy {
+			if got.Action != tt.want.Action || got.SessionID != tt.want.SessionID || got.Size != tt.want.Size || got.RequestedBy != tt.want.RequestedBy ||
+				got.Input != tt.want.Input || got.Output != tt.want.Output {
 				t.Fatalf("got %+v, want %+v", got, tt.want)
 			}
 		})
@@ -59,7 +69,8 @@ func TestParseCommand(t *testing.T) {
 }
 
 func FuzzParseCommand(f *testing.F) {
-	for _, s := range []string{`{"action":"start","size":"Standard","maxLeaseTimeMinutes":60}`, `{"action":"stop","sessionId":"x"}`, `"start"`, `{}`} {
+	for _, s := range []string{`{"action":"start","size":"Standard","maxLeaseTimeMinutes":60}`, `{"action":"stop","sessionId":"x"}`, `"start"`, `{}`,
+		`{"action":"convert","input":"models/plant.fbx","output":"a/p.arrAsset"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -70,8 +81,11 @@ func FuzzParseCommand(f *testing.F) {
 			}
 			return
 		}
-		if c.Action != ActionStart && c.Action != ActionStop && c.Action != ActionExtend {
+		if c.Action != ActionStart && c.Action != ActionStop && c.Action != ActionExtend && c.Action != ActionConvert {
 			t.Fatalf("accepted action %q", c.Action)
+		}
+		if c.Action == ActionConvert && (!IsInputFormat(c.Input) || c.Output != "" && !strings.HasSuffix(c.Output, ".arrAsset")) {
+			t.Fatalf("accepted convert of %q to %q", c.Input, c.Output)
 		}
 		if c.SessionID != "" && ValidateID(c.SessionID) != nil {
 			t.Fatalf("accepted bad id %q", c.SessionID)
@@ -119,5 +133,8 @@ func TestKeepAliveAndSizes(t *testing.T) {
 	}
 	if !IsInputFormat("Models/Plant.GLB") || IsInputFormat("x.obj") {
 		t.Fatal("input format check wrong")
+	}
+	if !IsPointCloud("scans/Site.E57") || !IsPointCloud("a.laz") || IsPointCloud("a.fbx") || IsPointCloud("e57") {
+		t.Fatal("point cloud check wrong")
 	}
 }

@@ -2,6 +2,7 @@ package arrops
 
 import (
 	"path"
+	"slices"
 	"strings"
 	"time"
 )
@@ -35,14 +36,11 @@ func (s ConversionStatus) Terminal() bool {
 var InputFormats = []string{".fbx", ".gltf", ".glb", ".xyz", ".ply", ".e57", ".las", ".laz"}
 
 // IsInputFormat reports whether name has an extension ARR converts, in any case.
-func IsInputFormat(name string) bool {
-	ext := strings.ToLower(path.Ext(name))
-	for _, f := range InputFormats {
-		if ext == f {
-			return true
-		}
-	}
-	return false
+func IsInputFormat(name string) bool { return hasExt(name, InputFormats) }
+
+// hasExt reports whether name's extension, in any case, is one of exts (lower case).
+func hasExt(name string, exts []string) bool {
+	return slices.Contains(exts, strings.ToLower(path.Ext(name)))
 }
 
 // Conversion is arrops' record of one conversion (or rejected upload).
@@ -58,7 +56,12 @@ type Conversion struct {
 	Status            ConversionStatus
 	ErrorCode         string
 	ErrorMessage      string
-	Note              string // e.g. ".gltf needs its side files next to it"
+	Note              string             // e.g. ".gltf needs its side files next to it"
+	SettingsFile      string             // input blob path of the settings file validated before the start
+	RequestedBy       string             // the convert command's requester; empty for uploads
+	ReplyTo           string             // the convert command's reply queue (events go there too)
+	CorrelationID     string             // the convert command's MessageId
+	Details           *ConversionDetails // from ARR's output files; nil until read
 	CreatedAt         time.Time
 	CompletedAt       time.Time
 	Announced         ConversionStatus // as Session.Announced

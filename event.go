@@ -36,26 +36,28 @@ func SessionEventType(s SessionStatus) EventType {
 
 // Event is the JSON body of a published transition.
 type Event struct {
-	Type            EventType         `json:"type"`
-	Time            time.Time         `json:"time"`
-	SessionID       string            `json:"sessionId,omitempty"`
-	ConversionID    string            `json:"conversionId,omitempty"`
-	Status          string            `json:"status,omitempty"`
-	Size            SessionSize       `json:"size,omitempty"`
-	RequestedBy     string            `json:"requestedBy,omitempty"`
-	Tags            map[string]string `json:"tags,omitempty"`
-	Hostname        string            `json:"hostname,omitempty"`
-	HandshakePort   int               `json:"handshakePort,omitempty"`
-	InspectorPort   int               `json:"arrInspectorPort,omitempty"`
-	MaxLeaseMinutes int               `json:"maxLeaseTimeMinutes,omitempty"`
-	ElapsedMinutes  int               `json:"elapsedTimeMinutes,omitempty"`
-	Reason          string            `json:"reason,omitempty"`
-	StopAt          *time.Time        `json:"stopAt,omitempty"`
-	ErrorCode       string            `json:"errorCode,omitempty"`
-	ErrorMessage    string            `json:"errorMessage,omitempty"`
-	InputBlob       string            `json:"inputBlob,omitempty"`
-	OutputURI       string            `json:"outputUri,omitempty"`
-	DurationSeconds float64           `json:"durationSeconds,omitempty"`
+	Type            EventType          `json:"type"`
+	Time            time.Time          `json:"time"`
+	SessionID       string             `json:"sessionId,omitempty"`
+	ConversionID    string             `json:"conversionId,omitempty"`
+	Status          string             `json:"status,omitempty"`
+	Size            SessionSize        `json:"size,omitempty"`
+	RequestedBy     string             `json:"requestedBy,omitempty"`
+	Tags            map[string]string  `json:"tags,omitempty"`
+	Hostname        string             `json:"hostname,omitempty"`
+	HandshakePort   int                `json:"handshakePort,omitempty"`
+	InspectorPort   int                `json:"arrInspectorPort,omitempty"`
+	MaxLeaseMinutes int                `json:"maxLeaseTimeMinutes,omitempty"`
+	ElapsedMinutes  int                `json:"elapsedTimeMinutes,omitempty"`
+	Reason          string             `json:"reason,omitempty"`
+	StopAt          *time.Time         `json:"stopAt,omitempty"`
+	ErrorCode       string             `json:"errorCode,omitempty"`
+	ErrorMessage    string             `json:"errorMessage,omitempty"`
+	InputBlob       string             `json:"inputBlob,omitempty"`
+	OutputURI       string             `json:"outputUri,omitempty"`
+	DurationSeconds float64            `json:"durationSeconds,omitempty"`
+	SettingsFile    string             `json:"settingsFile,omitempty"`
+	Details         *ConversionDetails `json:"details,omitempty"`
 }
 
 // SessionEvent builds the event announcing s's current status.

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -355,9 +354,6 @@ const blobVersion = "2021-12-02"
 // output asset URI (without SAS).
 func (s *Server) convert(ctx context.Context, st conversionSettings, readSAS, writeSAS string) (string, *apiError) {
 	in, out := st.InputLocation, st.OutputLocation
-	if !inputFormats[strings.ToLower(path.Ext(in.RelativeInputAssetPath))] {
-		return "", errInvalidInput
-	}
 	var err error
 	if readSAS == "" && s.opts.LinkedStorageSAS != nil {
 		if readSAS, err = s.opts.LinkedStorageSAS(in.StorageContainerURI, false); err != nil {
@@ -373,9 +369,20 @@ func (s *Server) convert(ctx context.Context, st conversionSettings, readSAS, wr
 	if err != nil {
 		return "", errInternalConv
 	}
-	outURL, err := blobURL(out.StorageContainerURI, out.BlobPrefix+out.OutputAssetFilename, writeSAS)
-	if err != nil {
+	if _, err := blobURL(out.StorageContainerURI, out.BlobPrefix+out.OutputAssetFilename, writeSAS); err != nil {
 		return "", errInternalConv
+	}
+	pathSum := sha256.Sum256([]byte(in.BlobPrefix + in.RelativeInputAssetPath))
+	run := &conversionRun{inputSHA256: pathSum[:]}
+	// invalid records why the input cannot be converted in result.json, as
+	// ARR does, before answering ConversionProcessFailed.
+	invalid := func(code, title string) (string, *apiError) {
+		run.fail(code, title, map[string]string{"input": in.RelativeInputAssetPath})
+		s.writeOutputFiles(ctx, st, writeSAS, run)
+		return "", errInvalidInput
+	}
+	if !inputFormats[strings.ToLower(path.Ext(in.RelativeInputAssetPath))] {
+		return invalid("arrsim:unsupportedFormat", "Unsupported input format")
 	}
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, inURL, nil)
@@ -391,42 +398,47 @@ func (s *Server) convert(ctx context.Context, st conversionSettings, readSAS, wr
 	}
 	s.stats.blobReads.Add(1)
 	h := sha256.New()
-	n, copyErr := io.Copy(h, resp.Body)
+	var gltf bytes.Buffer // a .gltf is read for the side files it names
+	var sink io.Writer = h
+	isGLTF := strings.EqualFold(path.Ext(in.RelativeInputAssetPath), ".gltf")
+	if isGLTF {
+		sink = io.MultiWriter(h, &gltf)
+	}
+	n, copyErr := io.Copy(sink, resp.Body)
 	resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
-		return "", errInvalidInput
+		return invalid("arrsim:inputNotFound", "Input file not found")
 	case resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized:
 		return "", errInputDenied
 	case resp.StatusCode != http.StatusOK || copyErr != nil:
 		return "", errInternalConv
 	case n == 0:
+		return invalid("arrsim:emptyInput", "Input file is empty")
+	}
+	run.inputBytes, run.inputSHA256 = n, h.Sum(nil)
+	s.readSettings(ctx, in, readSAS, run)
+	if isGLTF && !run.failed() {
+		s.checkGLTFFiles(ctx, in, readSAS, gltf.Bytes(), run)
+	}
+	if run.failed() {
+		s.writeOutputFiles(ctx, st, writeSAS, run)
 		return "", errInvalidInput
 	}
 
 	asset := fmt.Sprintf("arrsim-arrAsset/1\nsource: %s\nbytes: %d\nsha256: %s\n",
-		in.BlobPrefix+in.RelativeInputAssetPath, n, hex.EncodeToString(h.Sum(nil)))
-	req, err = http.NewRequestWithContext(ctx, http.MethodPut, outURL, bytes.NewReader([]byte(asset)))
-	if err != nil {
+		in.BlobPrefix+in.RelativeInputAssetPath, n, hex.EncodeToString(run.inputSHA256))
+	status, err := s.putBlob(ctx, out.StorageContainerURI, out.BlobPrefix+out.OutputAssetFilename, writeSAS, "application/octet-stream", []byte(asset))
+	switch {
+	case err != nil:
 		return "", errInternalConv
-	}
-	req.Header.Set("x-ms-blob-type", "BlockBlob")
-	req.Header.Set("x-ms-version", blobVersion)
-	req.Header.Set("Content-Type", "application/octet-stream")
-	req.Header.Set("Content-Length", strconv.Itoa(len(asset)))
-	resp, err = s.client.Do(req)
-	if err != nil {
-		s.log.LogAttrs(ctx, slog.LevelWarn, "arrsim output blob unreachable", slog.String("container", out.StorageContainerURI))
-		return "", errInternalConv
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	s.stats.blobWrites.Add(1)
-	switch resp.StatusCode {
-	case http.StatusCreated, http.StatusOK:
-	case http.StatusForbidden, http.StatusUnauthorized, http.StatusNotFound:
+	case status == http.StatusCreated, status == http.StatusOK:
+	case status == http.StatusForbidden, status == http.StatusUnauthorized, status == http.StatusNotFound:
 		return "", errOutputDenied
 	default:
+		return "", errInternalConv
+	}
+	if !s.writeOutputFiles(ctx, st, writeSAS, run) {
 		return "", errInternalConv
 	}
 	return strings.TrimSuffix(out.StorageContainerURI, "/") + "/" + out.BlobPrefix + out.OutputAssetFilename, nil

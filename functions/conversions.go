@@ -45,7 +45,7 @@ func ConversionEvent(c *arrops.Conversion, now time.Time) (arrops.Event, bool) {
 	ev := arrops.Event{Time: now.UTC(), ConversionID: c.ID, Status: string(c.Status),
 		InputBlob: c.InputContainer + "/" + c.InputPath, OutputURI: c.OutputURI,
 		ErrorCode: arrops.Clip(c.ErrorCode, arrops.MaxTextBytes), ErrorMessage: arrops.Clip(c.ErrorMessage, arrops.MaxTextBytes),
-		DurationSeconds: c.Duration().Seconds()}
+		DurationSeconds: c.Duration().Seconds(), RequestedBy: c.RequestedBy, SettingsFile: c.SettingsFile, Details: c.Details}
 	switch c.Status {
 	case arrops.ConversionSucceeded:
 		ev.Type = arrops.EventConversionSucceeded
@@ -59,11 +59,24 @@ func ConversionEvent(c *arrops.Conversion, now time.Time) (arrops.Event, bool) {
 
 // SyncConversion writes ARR's view of a conversion into its record (ETag,
 // re-read on conflict) and announces a terminal status once (claim, publish,
-// clear; as for sessions). c is updated in place.
-func SyncConversion(ctx context.Context, recs ConversionRecords, bus Publisher, c *arrops.Conversion, a *arr.Conversion, now time.Time) (wrote bool, err error) {
+// clear; as for sessions). c is updated in place. When ARR reports the end
+// and out is not nil, ARR's result.json and info.json are read first and
+// their details recorded with the status, so the event carries them.
+func SyncConversion(ctx context.Context, recs ConversionRecords, bus Publisher, out BlobReader, c *arrops.Conversion, a *arr.Conversion, now time.Time) (wrote bool, err error) {
+	var details *arrops.ConversionDetails
+	if st := arrops.ConversionStatus(a.Status); out != nil && c.Details == nil && (st == arrops.ConversionSucceeded || st == arrops.ConversionFailed) {
+		view := *c
+		ApplyConversion(&view, a, now)
+		if details, err = ReadConversionDetails(ctx, out, &view); err != nil {
+			return false, fmt.Errorf("read output files of conversion %s: %w", c.ID, err)
+		}
+	}
 	claimed := false
 	_, err = ModifyConversion(ctx, recs, c.ID, c, func(c *arrops.Conversion) (bool, error) {
 		changed := ApplyConversion(c, a, now)
+		if details != nil && c.Details == nil {
+			c.Details, changed = details, true
+		}
 		claimed = false
 		if _, announce := ConversionEvent(c, now); announce && c.Announced != c.Status {
 			c.Announced, c.AnnounceClaimedAt, claimed = c.Status, now, true
@@ -82,7 +95,7 @@ func SyncConversion(ctx context.Context, recs ConversionRecords, bus Publisher, 
 	if c.Announced != arrops.ConversionSucceeded {
 		ev.Type = arrops.EventConversionFailed
 	}
-	if err := Announce(ctx, bus, ev, "", "", string(c.Announced)); err != nil {
+	if err := Announce(ctx, bus, ev, c.ReplyTo, c.CorrelationID, string(c.Announced)); err != nil {
 		return wrote, err
 	}
 	// Clear the claim unless someone else cleared or replaced it meanwhile.

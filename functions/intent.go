@@ -88,6 +88,6 @@ func AbandonConversion(ctx context.Context, recs ConversionRecords, bus Publishe
 		return false, err
 	}
 	// Claim and publish ConversionFailed as for any terminal status.
-	_, err = SyncConversion(ctx, recs, bus, c, &arr.Conversion{ID: id, Status: arr.ConversionStatus(c.Status)}, now)
+	_, err = SyncConversion(ctx, recs, bus, nil, c, &arr.Conversion{ID: id, Status: arr.ConversionStatus(c.Status)}, now) // never reached ARR: no output files
 	return true, err
 }

@@ -33,6 +33,7 @@ type app struct {
 	store  functions.Lazy[*store.Store]
 	bus    functions.Lazy[*notify.Bus]
 	access functions.Lazy[*convert.Access]
+	blobs  functions.Lazy[*convert.Blobs]
 
 	closeOnce sync.Once
 }
@@ -109,6 +110,16 @@ func newApp(cfg *config.Config, stdout io.Writer, level slog.Leveler) *app {
 			}
 		}
 		return convert.NewAccess(cfg, tc)
+	}
+	a.blobs.New = func(ctx context.Context) (*convert.Blobs, error) {
+		var tc azcore.TokenCredential
+		if cfg.StorageConnectionString == "" {
+			var err error
+			if tc, err = a.cred.Get(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return convert.NewBlobs(cfg, tc)
 	}
 	return a
 }

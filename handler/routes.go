@@ -23,14 +23,16 @@ func addRoutes(mux *http.ServeMux, a *app) {
 	route := func(name string, f functions.Func) {
 		mux.Handle("POST /"+name, functions.Handle(name, f, a.stdout, a.level))
 	}
-	route("commands", commands.New(commands.Deps{Config: a.cfg, ARR: &a.arr, Bus: bus, Now: a.now,
+	blobs := functions.Map(&a.blobs, func(b *convert.Blobs) functions.BlobReader { return b })
+	conv := convert.Deps{Config: a.cfg, ARR: &a.arr, Bus: bus, Now: a.now, Access: &a.access, Blobs: blobs,
+		Records: functions.Map(&a.store, func(s *store.Store) functions.ConversionRecords { return s })}
+	route("commands", commands.New(commands.Deps{Config: a.cfg, ARR: &a.arr, Bus: bus, Now: a.now, Convert: conv.Request,
 		Records: functions.Map(&a.store, func(s *store.Store) commands.Records { return s })}))
-	route("watch", watch.New(watch.Deps{Config: a.cfg, ARR: &a.arr, Bus: bus, Now: a.now,
+	route("watch", watch.New(watch.Deps{Config: a.cfg, ARR: &a.arr, Bus: bus, Now: a.now, Blobs: blobs,
 		Records: functions.Map(&a.store, func(s *store.Store) watch.Records { return s })}))
 	route("shutdown", shutdown.New(shutdown.Deps{Config: a.cfg, ARR: &a.arr, Bus: bus, Now: a.now,
 		Records: functions.Map(&a.store, func(s *store.Store) shutdown.Records { return s })}))
-	route("convert", convert.New(convert.Deps{Config: a.cfg, ARR: &a.arr, Bus: bus, Now: a.now, Access: &a.access,
-		Records: functions.Map(&a.store, func(s *store.Store) functions.ConversionRecords { return s })}))
+	route("convert", convert.New(conv))
 	route("report", report.New(report.Deps{Config: a.cfg, Now: a.now,
 		Records: functions.Map(&a.store, func(s *store.Store) report.Records { return s })}))
 }

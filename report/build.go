@@ -92,6 +92,9 @@ type ConversionSummary struct {
 	Succeeded int `json:"succeeded"`
 	Failed    int `json:"failed"` // Failed and Cancelled
 	Running   int `json:"running"`
+	// WithWarnings counts the Succeeded whose result.json said "succeeded
+	// with warnings" (missing textures and the like).
+	WithWarnings int `json:"withWarnings"`
 	// SuccessRate is Succeeded over Succeeded+Failed (0..1); null when none
 	// finished.
 	SuccessRate   *float64      `json:"successRate"`
@@ -162,6 +165,10 @@ type ConversionRow struct {
 	ID, Status, Input, Output, ErrorCode, ErrorMessage, Note string
 	Created                                                  time.Time
 	Duration                                                 time.Duration // 0 while running
+	// Result is ARR's verdict from result.json ("" when not read), with
+	// the counts of its warnings and errors.
+	Result           string
+	Warnings, Errors int
 }
 
 // SessionRow is one listed session with its billing, as JSON and CSV stream it.
@@ -524,6 +531,9 @@ func (a *aggregator) addConversion(c *arrops.Conversion) bool {
 	case arrops.ConversionSucceeded:
 		a.conv.Count++
 		a.conv.Succeeded++
+		if c.Details != nil && c.Details.Result == arrops.ResultSucceededWithWarnings {
+			a.conv.WithWarnings++
+		}
 	case arrops.ConversionFailed, arrops.ConversionCancelled:
 		a.conv.Count++
 		a.conv.Failed++
@@ -542,6 +552,9 @@ func (a *aggregator) addConversion(c *arrops.Conversion) bool {
 		}
 		if c.Status == arrops.ConversionSucceeded {
 			row.Output = c.OutputURI
+		}
+		if c.Details != nil {
+			row.Result, row.Warnings, row.Errors = string(c.Details.Result), c.Details.WarningsTotal, c.Details.ErrorsTotal
 		}
 		if rows.wants(row) {
 			rows.add(row)

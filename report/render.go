@@ -192,12 +192,18 @@ type ConversionLine struct {
 	ErrorCode       string    `json:"errorCode,omitempty"`
 	ErrorMessage    string    `json:"errorMessage,omitempty"`
 	Note            string    `json:"note,omitempty"`
+	SettingsFile    string    `json:"settingsFile,omitempty"`
+	RequestedBy     string    `json:"requestedBy,omitempty"`
+	// Details are ARR's result.json and info.json as recorded: result,
+	// bounded warnings and errors, statistics, the settings applied.
+	Details *arrops.ConversionDetails `json:"details,omitempty"`
 }
 
 func conversionLine(c *arrops.Conversion) ConversionLine {
 	l := ConversionLine{ID: c.ID, Status: string(c.Status), InputContainer: c.InputContainer, InputPath: c.InputPath,
 		OutputURI: c.OutputURI, CreatedAt: utc(c.CreatedAt), CompletedAt: utc(c.CompletedAt),
-		ErrorCode: c.ErrorCode, ErrorMessage: c.ErrorMessage, Note: c.Note}
+		ErrorCode: c.ErrorCode, ErrorMessage: c.ErrorMessage, Note: c.Note,
+		SettingsFile: c.SettingsFile, RequestedBy: c.RequestedBy, Details: c.Details}
 	if d := c.Duration(); d > 0 || c.Status.Terminal() && !c.CompletedAt.IsZero() {
 		secs := round(d.Seconds(), 3)
 		l.DurationSeconds = &secs

@@ -148,6 +148,12 @@ type conversionEntity struct {
 	ErrorCode             string    `json:"ErrorCode,omitempty"`
 	ErrorMessage          string    `json:"ErrorMessage,omitempty"`
 	Note                  string    `json:"Note,omitempty"`
+	SettingsFile          string    `json:"SettingsFile,omitempty"`
+	RequestedBy           string    `json:"RequestedBy,omitempty"`
+	ReplyTo               string    `json:"ReplyTo,omitempty"`
+	CorrelationID         string    `json:"CorrelationID,omitempty"`
+	Result                string    `json:"Result,omitempty"`  // Details.Result, for filters
+	Details               string    `json:"Details,omitempty"` // arrops.ConversionDetails as JSON (bounded)
 	CreatedAt             time.Time `json:"CreatedAt,omitzero"`
 	CreatedAtType         string    `json:"CreatedAt@odata.type,omitempty"`
 	CompletedAt           time.Time `json:"CompletedAt,omitzero"`
@@ -165,6 +171,14 @@ func encodeConversion(pk string, c *arrops.Conversion) ([]byte, error) {
 		InputETag: c.InputETag, InputSize: c.InputSize, OutputContainer: c.OutputContainer,
 		OutputPath: c.OutputPath, OutputURI: c.OutputURI, Status: string(c.Status),
 		ErrorCode: c.ErrorCode, ErrorMessage: c.ErrorMessage, Note: c.Note, Announced: string(c.Announced),
+		SettingsFile: c.SettingsFile, RequestedBy: c.RequestedBy, ReplyTo: c.ReplyTo, CorrelationID: c.CorrelationID,
+	}
+	if c.Details != nil {
+		b, err := json.Marshal(c.Details)
+		if err != nil {
+			return nil, fmt.Errorf("encode details of conversion %s: %w", c.ID, err)
+		}
+		e.Details, e.Result = string(b), string(c.Details.Result)
 	}
 	if e.InputSize != 0 {
 		e.InputSizeType = edmInt64
@@ -188,6 +202,13 @@ func decodeConversion(b []byte, etag string) (*arrops.Conversion, error) {
 		ErrorMessage: e.ErrorMessage, Note: e.Note, CreatedAt: readTime(e.CreatedAt),
 		CompletedAt: readTime(e.CompletedAt), Announced: arrops.ConversionStatus(e.Announced),
 		AnnounceClaimedAt: readTime(e.AnnounceClaimedAt), UpdatedAt: readTime(e.UpdatedAt), ETag: e.ETag,
+		SettingsFile: e.SettingsFile, RequestedBy: e.RequestedBy, ReplyTo: e.ReplyTo, CorrelationID: e.CorrelationID,
+	}
+	if e.Details != "" {
+		c.Details = &arrops.ConversionDetails{}
+		if err := json.Unmarshal([]byte(e.Details), c.Details); err != nil {
+			return nil, fmt.Errorf("decode details of conversion %s: %w", e.RowKey, err)
+		}
 	}
 	if etag != "" {
 		c.ETag = etag
@@ -204,6 +225,7 @@ type auditEntity struct {
 	InvocationID  string    `json:"InvocationID,omitempty"`
 	Action        string    `json:"Action,omitempty"`
 	SessionID     string    `json:"SessionID,omitempty"`
+	ConversionID  string    `json:"ConversionID,omitempty"`
 	RequestedBy   string    `json:"RequestedBy,omitempty"`
 	Outcome       string    `json:"Outcome,omitempty"`
 	Reason        string    `json:"Reason,omitempty"`
@@ -213,7 +235,7 @@ type auditEntity struct {
 
 func encodeAudit(pk, rk string, a *arrops.CommandAudit) ([]byte, error) {
 	e := auditEntity{PartitionKey: pk, RowKey: rk, MessageID: a.MessageID, DeliveryCount: a.DeliveryCount,
-		InvocationID: a.InvocationID, Action: string(a.Action), SessionID: a.SessionID, RequestedBy: a.RequestedBy,
+		InvocationID: a.InvocationID, Action: string(a.Action), SessionID: a.SessionID, ConversionID: a.ConversionID, RequestedBy: a.RequestedBy,
 		Outcome: string(a.Outcome), Reason: a.Reason}
 	e.At, e.AtType = storeTime(a.At)
 	return json.Marshal(e)
@@ -225,7 +247,7 @@ func decodeAudit(b []byte, _ string) (*arrops.CommandAudit, error) {
 		return nil, fmt.Errorf("decode audit entity: %w", err)
 	}
 	return &arrops.CommandAudit{MessageID: e.MessageID, DeliveryCount: e.DeliveryCount, InvocationID: e.InvocationID,
-		Action: arrops.Action(e.Action), SessionID: e.SessionID, RequestedBy: e.RequestedBy,
+		Action: arrops.Action(e.Action), SessionID: e.SessionID, ConversionID: e.ConversionID, RequestedBy: e.RequestedBy,
 		Outcome: arrops.Outcome(e.Outcome), Reason: e.Reason, At: readTime(e.At)}, nil
 }
 

@@ -36,6 +36,11 @@ func fullConversion() *arrops.Conversion {
 		Status:    arrops.ConversionSucceeded, ErrorCode: "E", ErrorMessage: "m", Note: "n",
 		CreatedAt: t0, CompletedAt: t0.Add(10 * time.Minute), Announced: arrops.ConversionSucceeded,
 		AnnounceClaimedAt: t0.Add(11 * time.Minute), UpdatedAt: t0.Add(12 * time.Minute), ETag: "W/\"y\"",
+		SettingsFile: "plant/pump.ConversionSettings.json", RequestedBy: "pipeline", ReplyTo: "pipeline-replies", CorrelationID: "msg-1",
+		Details: &arrops.ConversionDetails{Result: arrops.ResultSucceededWithWarnings, Warnings: []string{"4004 Missing texture"}, WarningsTotal: 1,
+			Statistics: &arrops.ConversionStatistics{Vertices: 245673, Triangles: 308306, Materials: 149,
+				BoundingBox: &arrops.BoundingBox{Min: [3]float64{-1, -2, -3}, Max: [3]float64{1, 2, 3.5}}},
+			Settings: json.RawMessage(`{"scaling":0.01}`)},
 	}
 }
 
@@ -100,9 +105,9 @@ func TestEntityProperties(t *testing.T) {
 		}, []string{"PartitionKey", "RowKey"}},
 		{"conversion full", func() ([]byte, error) { return encodeConversion("20261124", fullConversion()) }, []string{
 			"AnnounceClaimedAt", "AnnounceClaimedAt@odata.type", "Announced", "CompletedAt", "CompletedAt@odata.type",
-			"CreatedAt", "CreatedAt@odata.type", "ErrorCode", "ErrorMessage", "InputContainer", "InputETag", "InputPath",
+			"CorrelationID", "CreatedAt", "CreatedAt@odata.type", "Details", "ErrorCode", "ErrorMessage", "InputContainer", "InputETag", "InputPath",
 			"InputSize", "InputSize@odata.type", "Note", "OutputContainer", "OutputPath", "OutputURI", "PartitionKey",
-			"RowKey", "Status", "UpdatedAt", "UpdatedAt@odata.type"}},
+			"ReplyTo", "RequestedBy", "Result", "RowKey", "SettingsFile", "Status", "UpdatedAt", "UpdatedAt@odata.type"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -244,12 +244,18 @@ type conversionView struct {
 	ErrorCode       string     `json:"errorCode,omitempty"`
 	ErrorMessage    string     `json:"errorMessage,omitempty"`
 	Note            string     `json:"note,omitempty"`
+	SettingsFile    string     `json:"settingsFile,omitempty"`
+	RequestedBy     string     `json:"requestedBy,omitempty"`
+	// Details are ARR's result.json and info.json as recorded (result,
+	// bounded warnings and errors, statistics, the settings applied).
+	Details *arrops.ConversionDetails `json:"details,omitempty"`
 }
 
 func viewConversion(c *arrops.Conversion) conversionView {
 	v := conversionView{ID: c.ID, Status: string(c.Status), Input: c.InputContainer + "/" + c.InputPath, InputSize: c.InputSize,
 		OutputURI: c.OutputURI, CreatedAt: timePtr(c.CreatedAt), CompletedAt: timePtr(c.CompletedAt),
-		DurationSeconds: c.Duration().Seconds(), ErrorCode: c.ErrorCode, ErrorMessage: c.ErrorMessage, Note: c.Note}
+		DurationSeconds: c.Duration().Seconds(), ErrorCode: c.ErrorCode, ErrorMessage: c.ErrorMessage, Note: c.Note,
+		SettingsFile: c.SettingsFile, RequestedBy: c.RequestedBy, Details: c.Details}
 	if c.OutputContainer != "" || c.OutputPath != "" {
 		v.Output = c.OutputContainer + "/" + c.OutputPath
 	}
@@ -257,7 +263,8 @@ func viewConversion(c *arrops.Conversion) conversionView {
 }
 
 var conversionCSVHeader = []string{"id", "status", "input", "inputSize", "output", "outputUri", "createdAt", "completedAt",
-	"durationSeconds", "errorCode", "errorMessage", "note"}
+	"durationSeconds", "errorCode", "errorMessage", "note", "settingsFile", "requestedBy", "result", "warnings", "errors",
+	"vertices", "triangles", "materials"}
 
 func writeConversions(w io.Writer, format string, list []*arrops.Conversion) error {
 	switch format {
@@ -272,17 +279,32 @@ func writeConversions(w io.Writer, format string, list []*arrops.Conversion) err
 		cw.Write(conversionCSVHeader)
 		for _, c := range list {
 			v := viewConversion(c)
+			d, st := c.Details, &arrops.ConversionStatistics{}
+			if d == nil {
+				d = &arrops.ConversionDetails{}
+			}
+			if d.Statistics != nil {
+				st = d.Statistics
+			}
 			cw.Write([]string{cell(v.ID), v.Status, cell(v.Input), strconv.FormatInt(v.InputSize, 10), cell(v.Output), cell(v.OutputURI),
-				csvTime(c.CreatedAt), csvTime(c.CompletedAt), num(v.DurationSeconds), cell(v.ErrorCode), cell(v.ErrorMessage), cell(v.Note)})
+				csvTime(c.CreatedAt), csvTime(c.CompletedAt), num(v.DurationSeconds), cell(v.ErrorCode), cell(v.ErrorMessage), cell(v.Note),
+				cell(c.SettingsFile), cell(c.RequestedBy), cell(string(d.Result)), strconv.Itoa(d.WarningsTotal), strconv.Itoa(d.ErrorsTotal),
+				strconv.FormatInt(st.Vertices, 10), strconv.FormatInt(st.Triangles, 10), strconv.FormatInt(st.Materials, 10)})
 		}
 		cw.Flush()
 		return cw.Error()
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tINPUT\tCREATED (UTC)\tCOMPLETED\tDURATION\tERROR")
+	fmt.Fprintln(tw, "ID\tSTATUS\tINPUT\tCREATED (UTC)\tCOMPLETED\tDURATION\tRESULT\tERROR")
 	for _, c := range list {
 		v := viewConversion(c)
 		detail := strings.TrimSpace(c.ErrorCode + " " + c.ErrorMessage)
+		if d := c.Details; detail == "" && d != nil && len(d.Errors) > 0 {
+			detail = d.Errors[0]
+		}
+		if d := c.Details; detail == "" && d != nil && len(d.Warnings) > 0 {
+			detail = d.Warnings[0]
+		}
 		if detail == "" {
 			detail = c.Note
 		}
@@ -290,8 +312,8 @@ func writeConversions(w io.Writer, format string, list []*arrops.Conversion) err
 		if d := c.Duration(); d > 0 {
 			dur = d.Round(time.Second).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", text(c.ID), c.Status, clipText(text(v.Input), 60),
-			tableTime(c.CreatedAt), tableTime(c.CompletedAt), dur, dash(clipText(text(detail), 60)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", text(c.ID), c.Status, clipText(text(v.Input), 60),
+			tableTime(c.CreatedAt), tableTime(c.CompletedAt), dur, dash(resultSummary(c.Details)), dash(clipText(text(detail), 60)))
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(tw, "(no conversions)")
@@ -390,3 +412,25 @@ func cell(s string) string {
 	}
 	return s
 }
+
+// resultSummary is ARR's verdict with its counts: "succeeded with warnings (3)",
+// "failed (1 error)".
+func resultSummary(d *arrops.ConversionDetails) string {
+	if d == nil || d.Result == "" {
+		return ""
+	}
+	var parts []string
+	if d.WarningsTotal > 0 {
+		parts = append(parts, countOf(d.WarningsTotal, "warning"))
+	}
+	if d.ErrorsTotal > 0 {
+		parts = append(parts, countOf(d.ErrorsTotal, "error"))
+	}
+	s := text(string(d.Result))
+	if len(parts) > 0 {
+		s += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return s
+}
+
+func countOf(n int, what string) string { return strconv.Itoa(n) + " " + what + plural(n) }

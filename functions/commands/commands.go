@@ -1,5 +1,6 @@
 // Package commands is the `commands` function: it starts, stops and extends
-// ARR sessions on request of other apps (Service Bus queue arr-commands).
+// ARR sessions, and converts input blobs again (convert.go), on request of
+// other apps (Service Bus queue arr-commands).
 //
 // Every delivery leaves one audit row. Permanent problems (bad JSON, unknown
 // action, invalid size or lease, an id that exists with other settings, any
@@ -56,6 +57,8 @@ type Deps struct {
 	ARR     *functions.Lazy[*arr.Client]
 	Records *functions.Lazy[Records]
 	Bus     *functions.Lazy[functions.Publisher]
+	// Convert runs the convert action (convert.Deps.Request); nil rejects it.
+	Convert functions.Converter
 	Now     func() time.Time
 }
 
@@ -82,6 +85,7 @@ type run struct {
 	id      string
 	intent  bool
 	audited bool
+	conv    *arrops.Conversion // the convert action's record, for the audit row and reply
 }
 
 // MaxDeliveries is the arr-commands queue's maxDeliveryCount
@@ -113,6 +117,9 @@ func (h *run) handle(ctx context.Context, inv *trigger.Invocation) error {
 	h.cmd, err = arrops.ParseCommand(h.msg.Body)
 	if err != nil {
 		return h.finish(ctx, arrops.OutcomeRejected, "", arrops.ErrorMessage(err), nil, "")
+	}
+	if h.cmd.Action == arrops.ActionConvert {
+		return h.convert(ctx)
 	}
 	if h.arrc, err = h.ARR.Get(ctx); err != nil {
 		return fmt.Errorf("open ARR client: %w", err)
@@ -394,6 +401,9 @@ func (h *run) finish(ctx context.Context, outcome arrops.Outcome, sessionID, rea
 		MessageID: messageID, DeliveryCount: h.msg.DeliveryCount, InvocationID: functions.InvocationID(ctx), Action: action,
 		SessionID: sessionID, RequestedBy: by, Outcome: outcome, Reason: reason, At: h.now,
 	}
+	if h.conv != nil {
+		a.ConversionID = h.conv.ID
+	}
 	// auditErr is a permanent failure to write the row: then the reply is
 	// the only record, and without one the message must stay (non-2xx, the
 	// host retries and finally dead-letters it) rather than vanish.
@@ -415,6 +425,9 @@ func (h *run) finish(ctx context.Context, outcome arrops.Outcome, sessionID, rea
 	if s != nil {
 		ev := arrops.SessionEvent(s, h.now)
 		reply.Session = &ev
+	}
+	if h.conv != nil {
+		reply.ConversionID = h.conv.ID
 	}
 	body, _ := json.Marshal(reply)
 	if err := arrops.CheckMessage("reply", body); err != nil {

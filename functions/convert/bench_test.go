@@ -24,11 +24,17 @@ import (
 // shared machine the ratio x-insert (event time / insert time) is stable
 // where absolute figures are not.
 //
-//	rejected: an upload that fails validation (no ARR call)
-//	started:  a valid upload: SAS signing and the PUT to the simulator too
+//	rejected:       an upload that fails validation (no ARR call)
+//	started:        a valid upload: side-file checks (three blob reads when
+//	                there are none), SAS signing and the PUT to the simulator
+//	started-nocheck: the same without the side-file checks (Deps.Blobs nil),
+//	                to price them
 func BenchmarkConvert(b *testing.B) {
 	e := newEnv(b, nil, arrsim.Options{})
-	e.fn = functions.Handle("convert", e.f, io.Discard, slog.LevelWarn)
+	withChecks := functions.Handle("convert", e.f, io.Discard, slog.LevelWarn)
+	noChecks := e.deps
+	noChecks.Blobs = nil
+	withoutChecks := functions.Handle("convert", New(noChecks), io.Discard, slog.LevelWarn)
 	// seq numbers every record of the process, so sub-benchmarks run again
 	// (-count, b.Loop's ramp-up) never repeat an id or an eTag.
 	run, seq := time.Now().UnixNano(), 0
@@ -44,8 +50,10 @@ func BenchmarkConvert(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		path string
-	}{{"rejected", "bench/plant.obj"}, {"started", "bench/plant.glb"}} {
+		fn   http.HandlerFunc
+	}{{"rejected", "bench/plant.obj", withChecks}, {"started", "bench/plant.glb", withChecks}, {"started-nocheck", "bench/plant.glb", withoutChecks}} {
 		b.Run(tc.name, func(b *testing.B) {
+			e.fn = tc.fn
 			// Rendered once; each event gets its own eTag (a new upload).
 			tmpl := functest.BlobEvent{Container: "arr-input", Path: tc.path, ETag: "ETAG", ID: "bench-ETAG", Size: 80}.JSON(b)
 			var inserts, events time.Duration

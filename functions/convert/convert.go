@@ -8,6 +8,13 @@
 // derived from container, path and eTag, so a redelivered event is a no-op and
 // a re-upload is a new conversion. The output mirrors the input path under the
 // output container and prefix. `watch` follows the conversion to its end.
+//
+// Side files (<model>.ConversionSettings.json, <model>.MaterialOverrides.json,
+// the deprecated conversionSettings.json) start nothing when uploaded; they
+// are validated when their model is converted, and an invalid one rejects the
+// conversion with the file, field and reason (sidefiles.go, settings.go).
+// Deps.Request converts a blob already in the input container again: the
+// commands function's convert action.
 package convert
 
 import (
@@ -39,7 +46,10 @@ type Deps struct {
 	Records *functions.Lazy[functions.ConversionRecords]
 	Bus     *functions.Lazy[functions.Publisher]
 	Access  *functions.Lazy[*Access]
-	Now     func() time.Time
+	// Blobs reads side files before a start and ARR's output files of a
+	// conversion that ends at once; nil skips both.
+	Blobs *functions.Lazy[functions.BlobReader]
+	Now   func() time.Time
 }
 
 // New returns the function.
@@ -131,7 +141,8 @@ func (h *handler) event(ctx context.Context, ev *trigger.BlobEvent) error {
 		log.Info("blob event redelivered; conversion already recorded", "status", rec.Status)
 		return nil
 	}
-	return h.start(ctx, rec, log)
+	_, err = h.start(ctx, rec, log)
+	return err
 }
 
 // output maps an input blob path to ARR's input prefix and file, and the
@@ -149,24 +160,41 @@ func (h *handler) output(inputPath string) (dir, file, outPrefix, outName string
 	return dir, file, outPrefix, outName
 }
 
-func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Logger) error {
+// start takes a Requested record c to ARR's answer: it checks the model's
+// side files (an invalid one records c Rejected, with no ARR call), asks ARR
+// to convert the input to c.OutputPath, and records the outcome. It returns
+// the record as stored.
+func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Logger) (*arrops.Conversion, error) {
+	// side is what the side-file check found, written with the outcome.
+	side := &arrops.Conversion{Note: c.Note}
+	var rejected *Rejection
+	if err := h.checkSideFiles(ctx, c.InputContainer, c.InputPath, side, log); err != nil && !errors.As(err, &rejected) {
+		return nil, err
+	}
+	if rejected != nil {
+		log.Info("conversion rejected: invalid side file", "code", rejected.Code, "reason", rejected.Reason)
+		return h.record(ctx, c, side, func(c *arrops.Conversion) {
+			c.Status, c.ErrorCode, c.ErrorMessage, c.CompletedAt = arrops.ConversionRejected, rejected.Code, arrops.Clip(rejected.Reason, arrops.MaxTextBytes), h.now
+		})
+	}
 	arrc, err := h.ARR.Get(ctx)
 	if err != nil {
-		return fmt.Errorf("open ARR client: %w", err)
+		return nil, fmt.Errorf("open ARR client: %w", err)
 	}
 	acc, err := h.Access.Get(ctx)
 	if err != nil {
-		return fmt.Errorf("storage access: %w", err)
+		return nil, fmt.Errorf("storage access: %w", err)
 	}
-	dir, file, outPrefix, outName := h.output(c.InputPath)
+	dir, file := path.Split(c.InputPath)
+	outPrefix, outName := path.Split(c.OutputPath)
 
 	readSAS, err := acc.ReadList(ctx, c.InputContainer, h.now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	writeSAS, err := acc.Write(ctx, c.OutputContainer, h.now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	settings := arr.ConversionSettings{
 		InputLocation: arr.InputLocation{StorageContainerURI: acc.ContainerURL(c.InputContainer),
@@ -184,7 +212,7 @@ func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Log
 	var answer func(*arrops.Conversion)
 	code, reason, err := acc.CheckOutput(ctx, c.OutputContainer, writeSAS)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if code != "" {
 		// No ARR call: the conversion would run and then fail to write.
@@ -201,7 +229,7 @@ func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Log
 			// A crashed earlier attempt created it (with another SAS): follow it.
 			got, gerr := arrc.GetConversion(ctx, c.ID, nil)
 			if gerr != nil {
-				return fmt.Errorf("create conversion %s: conflict, then %w", c.ID, gerr)
+				return nil, fmt.Errorf("create conversion %s: conflict, then %w", c.ID, gerr)
 			}
 			answer = func(c *arrops.Conversion) { functions.ApplyConversion(c, &got.Conversion, h.now) }
 		case arrops.EINVALID, arrops.ENOTFOUND, arrops.EUNAUTHORIZED:
@@ -226,13 +254,25 @@ func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Log
 				c.Status, c.ErrorCode, c.ErrorMessage, c.CompletedAt = arrops.ConversionFailed, code, msg, h.now
 			}
 		default:
-			return fmt.Errorf("create conversion %s: %w", c.ID, err)
+			return nil, fmt.Errorf("create conversion %s: %w", c.ID, err)
 		}
 	}
+	stored, err := h.record(ctx, c, side, answer)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("conversion started", "status", stored.Status, "output", c.OutputContainer+"/"+c.OutputPath)
+	return stored, nil
+}
+
+// record writes the outcome of a start (answer, and what the side-file check
+// found) into the Requested record, and announces an end reached at once.
+func (h *handler) record(ctx context.Context, c, side *arrops.Conversion, answer func(*arrops.Conversion)) (*arrops.Conversion, error) {
 	stored, err := functions.ModifyConversion(ctx, h.recs, c.ID, c, func(c *arrops.Conversion) (bool, error) {
 		if c.Status != arrops.ConversionRequested {
 			return false, nil // the sweep recorded ARR's view meanwhile
 		}
+		c.SettingsFile, c.Note = side.SettingsFile, arrops.Clip(side.Note, arrops.MaxTextBytes)
 		answer(c)
 		if c.Status == arrops.ConversionRequested || c.Status == "" {
 			c.Status = arrops.ConversionNotStarted
@@ -240,17 +280,22 @@ func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Log
 		return true, nil
 	})
 	if err != nil {
-		return fmt.Errorf("record conversion %s: %w", c.ID, err)
+		return nil, fmt.Errorf("record conversion %s: %w", c.ID, err)
 	}
 	if stored.Status.Terminal() {
 		bus, err := h.Bus.Get(ctx)
 		if err != nil {
-			return fmt.Errorf("open messaging: %w", err)
+			return nil, fmt.Errorf("open messaging: %w", err)
 		}
-		if _, err := functions.SyncConversion(ctx, h.recs, bus, stored, &arr.Conversion{ID: c.ID, Status: arr.ConversionStatus(stored.Status)}, h.now); err != nil {
-			return err
+		var out functions.BlobReader
+		if h.Blobs != nil && stored.Status != arrops.ConversionRejected {
+			if out, err = h.Blobs.Get(ctx); err != nil {
+				return nil, fmt.Errorf("open blob reader: %w", err)
+			}
+		}
+		if _, err := functions.SyncConversion(ctx, h.recs, bus, out, stored, &arr.Conversion{ID: c.ID, Status: arr.ConversionStatus(stored.Status)}, h.now); err != nil {
+			return nil, err
 		}
 	}
-	log.Info("conversion started", "status", stored.Status, "output", c.OutputContainer+"/"+c.OutputPath)
-	return nil
+	return stored, nil
 }

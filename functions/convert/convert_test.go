@@ -38,7 +38,8 @@ type createBody struct {
 func (e *env) sweep() watch.Stats {
 	e.t.Helper()
 	st, err := watch.Sweep(e.ctx, watch.Deps{Config: e.cfg, ARR: functions.Value(e.arr), Now: func() time.Time { return e.now },
-		Records: functions.Value[watch.Records](e.store), Bus: functions.Value[functions.Publisher](e.bus)})
+		Records: functions.Value[watch.Records](e.store), Bus: functions.Value[functions.Publisher](e.bus),
+		Blobs: functions.Value[functions.BlobReader](e.reader)})
 	if err != nil {
 		e.t.Fatalf("watch sweep: %v", err)
 	}

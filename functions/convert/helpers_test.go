@@ -57,20 +57,22 @@ func (b *bodyTap) bodies() [][]byte {
 // env is one test's real collaborators: a private Azurite (records, blobs,
 // the local event bus) and the ARR simulator over HTTP on 127.0.0.1.
 type env struct {
-	t     testing.TB
-	ctx   context.Context
-	cfg   *config.Config
-	az    *azuritetest.Instance
-	sim   *arrsim.Server
-	tap   *bodyTap
-	arr   *arr.Client
-	store *store.Store
-	bus   *notify.Local
-	blobs *azblob.Client
-	logs  *syncbuf.Buffer // everything the function and the simulator logged
-	now   time.Time
-	f     functions.Func   // the function under test
-	fn    http.HandlerFunc // f behind the custom-handler protocol, logging to logs
+	t      testing.TB
+	ctx    context.Context
+	cfg    *config.Config
+	az     *azuritetest.Instance
+	sim    *arrsim.Server
+	tap    *bodyTap
+	arr    *arr.Client
+	store  *store.Store
+	bus    *notify.Local
+	blobs  *azblob.Client
+	logs   *syncbuf.Buffer // everything the function and the simulator logged
+	now    time.Time
+	deps   Deps
+	reader *Blobs           // the app's blob reader (side files, ARR's output files)
+	f      functions.Func   // the function under test
+	fn     http.HandlerFunc // f behind the custom-handler protocol, logging to logs
 }
 
 // newEnv starts Azurite and the simulator and builds the function with the
@@ -112,9 +114,16 @@ func newEnv(t testing.TB, settings map[string]string, simOpts arrsim.Options) *e
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.f = New(Deps{Config: e.cfg, ARR: functions.Value(e.arr), Now: func() time.Time { return e.now },
+	reader, err := NewBlobs(e.cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.reader = reader
+	e.deps = Deps{Config: e.cfg, ARR: functions.Value(e.arr), Now: func() time.Time { return e.now },
 		Records: functions.Value[functions.ConversionRecords](e.store),
-		Bus:     functions.Value[functions.Publisher](e.bus), Access: functions.Value(acc)})
+		Bus:     functions.Value[functions.Publisher](e.bus), Access: functions.Value(acc),
+		Blobs: functions.Value[functions.BlobReader](reader)}
+	e.f = New(e.deps)
 	e.fn = functions.Handle("convert", e.f, e.logs, slog.LevelDebug)
 	return e
 }

@@ -59,26 +59,36 @@ func Validate(ev *trigger.BlobEvent, inputContainer, inputPrefix string) (Input,
 	if in.Container == "" || in.Path == "" {
 		return in, &Rejection{RejectOutsideInput, fmt.Sprintf("subject %q does not name a blob", ev.Subject)}
 	}
-	if in.Container != inputContainer || !strings.HasPrefix(in.Path, inputPrefix) {
-		return in, &Rejection{RejectOutsideInput, fmt.Sprintf("blob %s/%s is outside the input location %s/%s", in.Container, in.Path, inputContainer, inputPrefix)}
-	}
-	if !arrops.IsInputFormat(in.Path) {
-		ext := path.Ext(in.Path)
-		if ext == "" {
-			ext = "(none)"
-		}
-		return in, &Rejection{RejectUnsupported, fmt.Sprintf("extension %s is not converted by ARR (accepted: %s)", ext, strings.Join(arrops.InputFormats, " "))}
-	}
-	if err := checkName(in.Path); err != nil {
+	if err := checkInput(in.Container, in.Path, inputContainer, inputPrefix); err != nil {
 		return in, err
 	}
 	if in.Size == 0 && ev.Data.API != "FlushWithClose" || in.Size < 0 {
 		return in, &Rejection{RejectEmpty, "the uploaded blob is empty (0 bytes)"}
 	}
 	if strings.EqualFold(path.Ext(in.Path), ".gltf") {
-		in.Note = ".gltf references side files (.bin, textures): they must be uploaded next to it before the conversion reads them"
+		in.Note = gltfNote
 	}
 	return in, nil
+}
+
+// checkInput applies the input rules to a blob path: inside the input
+// location, a format ARR converts, a name ARR does not fail on. Side files
+// are skipped: they are read when their model is converted.
+func checkInput(container, blobPath, inputContainer, inputPrefix string) error {
+	if container != inputContainer || !strings.HasPrefix(blobPath, inputPrefix) {
+		return &Rejection{RejectOutsideInput, fmt.Sprintf("blob %s/%s is outside the input location %s/%s", container, blobPath, inputContainer, inputPrefix)}
+	}
+	if IsSideFile(blobPath) {
+		return &Skip{"side file: ARR reads it when its model is converted (upload it before the model, or send a convert command)"}
+	}
+	if !arrops.IsInputFormat(blobPath) {
+		ext := path.Ext(blobPath)
+		if ext == "" {
+			ext = "(none)"
+		}
+		return &Rejection{RejectUnsupported, fmt.Sprintf("extension %s is not converted by ARR (accepted: %s)", ext, strings.Join(arrops.InputFormats, " "))}
+	}
+	return checkName(blobPath)
 }
 
 // forbidden are characters that ARR's conversion pipeline or its SAS/URL
@@ -130,3 +140,5 @@ func ConversionID(container, blobPath, etag string) string {
 	}
 	return readable + "-" + h
 }
+
+const gltfNote = ".gltf references side files (.bin, textures): they must be uploaded next to it before the conversion reads them"

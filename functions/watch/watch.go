@@ -43,7 +43,10 @@ type Deps struct {
 	ARR     *functions.Lazy[*arr.Client]
 	Records *functions.Lazy[Records]
 	Bus     *functions.Lazy[functions.Publisher]
-	Now     func() time.Time
+	// Blobs reads the result.json and info.json of ended conversions; nil
+	// records ends without them.
+	Blobs *functions.Lazy[functions.BlobReader]
+	Now   func() time.Time
 }
 
 // Stats describes one sweep (logged, and used by tests and benchmarks).
@@ -211,6 +214,13 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 	if err != nil {
 		fail(fmt.Errorf("read active conversions: %w", err))
 	}
+	var out functions.BlobReader
+	if d.Blobs != nil && len(convs) > 0 {
+		if out, err = d.Blobs.Get(ctx); err != nil {
+			fail(fmt.Errorf("open blob reader: %w", err))
+			convs = nil
+		}
+	}
 	for _, c := range convs {
 		goBounded(func() {
 			count(&st.ConversionGets, 1)
@@ -233,7 +243,7 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 				fail(fmt.Errorf("get conversion %s: %w", c.ID, err))
 				return
 			}
-			wrote, err := functions.SyncConversion(ctx, recs, bus, c, &resp.Conversion, now)
+			wrote, err := functions.SyncConversion(ctx, recs, bus, out, c, &resp.Conversion, now)
 			if wrote {
 				count(&st.ConversionWrites, 1)
 			}

@@ -12,6 +12,7 @@ package memstore
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"iter"
 	"maps"
@@ -117,6 +118,12 @@ var conversionKind = kind[arrops.Conversion]{
 		c := *v
 		for _, t := range []*time.Time{&c.CreatedAt, &c.CompletedAt, &c.AnnounceClaimedAt, &c.UpdatedAt} {
 			*t = stored(*t)
+		}
+		if v.Details != nil {
+			// Table Storage keeps the details as JSON: a read never shares them.
+			b, _ := json.Marshal(v.Details)
+			c.Details = &arrops.ConversionDetails{}
+			_ = json.Unmarshal(b, c.Details)
 		}
 		return &c
 	},

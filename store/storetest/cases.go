@@ -39,6 +39,11 @@ func fullConversion() *arrops.Conversion {
 		Status:    arrops.ConversionSucceeded, ErrorCode: "E", ErrorMessage: "m", Note: "n",
 		CreatedAt: t0, CompletedAt: t0.Add(10 * time.Minute), Announced: arrops.ConversionSucceeded,
 		AnnounceClaimedAt: t0.Add(11 * time.Minute),
+		SettingsFile:      "plant/pump.ConversionSettings.json", RequestedBy: "pipeline", ReplyTo: "pipeline-replies", CorrelationID: "msg-1",
+		Details: &arrops.ConversionDetails{Result: arrops.ResultSucceededWithWarnings, Warnings: []string{"4004 Missing texture"}, WarningsTotal: 1,
+			Statistics: &arrops.ConversionStatistics{Vertices: 245673, Triangles: 308306, Materials: 149,
+				BoundingBox: &arrops.BoundingBox{Min: [3]float64{-1, -2, -3}, Max: [3]float64{1, 2, 3.5}}},
+			Settings: []byte(`{"scaling":0.01}`)},
 	}
 }
 
