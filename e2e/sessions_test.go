@@ -43,7 +43,14 @@ func TestSessionLifecycle(t *testing.T) {
 	s.send(`{"action":"start","sessionId":"life-1","size":"standard","maxLeaseTimeMinutes":600,"requestedBy":"viewer-app","tags":{"project":"plant-7"}}`,
 		notify.Message{MessageID: startID, ReplyTo: replyTo})
 
-	rec := s.waitSession(id, 20*time.Second, func(r *arrops.Session) error { return nil })
+	// The intent (Requested) is recorded before ARR is called; the first
+	// status ARR answers with is Starting.
+	rec := s.waitSession(id, 20*time.Second, func(r *arrops.Session) error {
+		if r.Status == arrops.SessionRequested {
+			return fmt.Errorf("status %s: ARR has not answered yet", r.Status)
+		}
+		return nil
+	})
 	if rec.Status != arrops.SessionStarting {
 		t.Fatalf("first record status %s, want Starting (the simulator takes 5 s to Ready)", rec.Status)
 	}

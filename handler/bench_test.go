@@ -284,15 +284,19 @@ func (e *benchEnv) bareStart(tb testing.TB, id string) {
 		tb.Fatal(err)
 	}
 	now := time.Now().UTC()
+	// Intent first: the record, then ARR, then what ARR answered.
+	s := &arrops.Session{ID: id, Size: arrops.SizeStandard, Status: arrops.SessionRequested, Origin: arrops.OriginCommand,
+		RequestedBy: "bench", MaxLeaseMinutes: 60, CreatedAt: now, CorrelationID: "m-" + id}
+	s, _, err = st.CreateSession(ctx, s)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	resp, err := arrc.CreateSession(ctx, id, arr.SessionSettings{MaxLeaseTimeMinutes: 60, Size: "Standard"}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &arrops.Session{ID: id, Size: arrops.SizeStandard, Status: arrops.SessionStatus(resp.Status), Origin: arrops.OriginCommand,
-		RequestedBy: "bench", MaxLeaseMinutes: 60, CreatedAt: now, CorrelationID: "m-" + id,
-		Announced: arrops.SessionStatus(resp.Status), AnnounceClaimedAt: now}
-	s, _, err = st.CreateSession(ctx, s)
-	if err != nil {
+	s.Status, s.Announced, s.AnnounceClaimedAt = arrops.SessionStatus(resp.Status), arrops.SessionStatus(resp.Status), now
+	if err := st.UpdateSession(ctx, s); err != nil {
 		tb.Fatal(err)
 	}
 	ev := arrops.SessionEvent(s, now)
