@@ -85,6 +85,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		return fmt.Errorf("settings: %w", err)
 	}
 	settings, fromEnv := stack.MergeSettings(fileValues, environ)
+	// The production schedules (config defaults) unless the file or the
+	// environment names others: what runs locally is what Azure does.
+	for _, st := range config.Settings {
+		if _, set := settings[st.Name]; !set && (st.Name == "WATCH_SCHEDULE" || st.Name == "SHUTDOWN_SCHEDULE") {
+			settings[st.Name] = st.Default
+		}
+	}
 	if fileValues != nil {
 		fmt.Fprintf(stdout, "settings: stack defaults < %s (%d values) < environment (%s)\n", *settingsF, len(fileValues), strings.Join(fromEnv, " "))
 	}

@@ -32,8 +32,11 @@ const (
 	DefaultMaxConcurrentCalls = 16
 	DefaultRoutePrefix        = "api"
 	DefaultFunctionTimeout    = 30 * time.Minute
-	// devhost polls faster than the host's one-minute default: it runs on a laptop.
-	DefaultMaxPollingInterval = 2 * time.Second
+	// The queue extension's default (QueuePollingIntervals.DefaultMaximum):
+	// after empty polls the delay doubles from 100 ms up to this. arrops'
+	// host.json sets extensions.queues.maxPollingInterval to 2 s, so delayed
+	// messages on arr-due are seen within 2 s of falling due, here as in Azure.
+	DefaultMaxPollingInterval = time.Minute
 )
 
 // HostConfig is the part of host.json that devhost honours.

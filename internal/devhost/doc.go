@@ -15,7 +15,12 @@
 //     made visible again after extensions.queues.visibilityTimeout otherwise, and
 //     moved to "<queue>-poison" after maxDequeueCount attempts (default 5). Text
 //     that is not valid base64 under the default messageEncoding never reaches the
-//     handler and ends in the poison queue the same way.
+//     handler and ends in the poison queue the same way. A message put with a
+//     visibility timeout (a delayed message) stays invisible until due, as the
+//     storage service keeps it; the queue is polled as the host polls it: at
+//     once after a message, then with delays doubling from 100 ms up to
+//     extensions.queues.maxPollingInterval (default 1 minute), so a delayed
+//     message is delivered at most that long after it falls due.
 //   - Service Bus, local mode (the connection setting is empty, or -sb-local): the
 //     queue is carried on the Azurite queue of the same name, one
 //     localbus.Envelope per message (non-envelope text is taken as a bare body).
