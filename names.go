@@ -7,6 +7,9 @@ const (
 	CommandsQueue    = "arr-commands"
 	EventsTopic      = "arr-events"
 	BlobCreatedQueue = "arr-blob-created"
+	// DueQueue carries arrops' delayed messages to itself (follow-up sweeps,
+	// policy deadlines): functions/due is its trigger.
+	DueQueue         = "arr-due"
 	SessionsTable    = "ArrSessions"
 	ConversionsTable = "ArrConversions"
 	CommandsTable    = "ArrCommands"

@@ -126,9 +126,13 @@ type Session struct {
 	ExtendedUntil time.Time
 	// WarnedAt is when a shutdown warning was announced for the current policy
 	// window; zero if none.
-	WarnedAt  time.Time
-	UpdatedAt time.Time
-	ETag      string // storage concurrency token; empty for new records
+	WarnedAt time.Time
+	// DeadlineAt is the policy instant (a warning or a stop) a deadline
+	// message is scheduled for; written before the message is sent, so two
+	// writers never schedule the same instant twice.
+	DeadlineAt time.Time
+	UpdatedAt  time.Time
+	ETag       string // storage concurrency token; empty for new records
 }
 
 // KeepAlive reports whether the session opted out of policy stops (tag

@@ -27,6 +27,7 @@ const (
 	CommandsQueue    = arrops.CommandsQueue
 	EventsTopic      = arrops.EventsTopic
 	BlobCreatedQueue = arrops.BlobCreatedQueue
+	DueQueue         = arrops.DueQueue
 	SessionsTable    = arrops.SessionsTable
 	ConversionsTable = arrops.ConversionsTable
 	CommandsTable    = arrops.CommandsTable
@@ -65,6 +66,7 @@ var Settings = []Setting{
 	{Name: "ServiceBusConnection__fullyQualifiedNamespace", Doc: "Service Bus namespace host for identity-based access, e.g. myns.servicebus.windows.net."},
 	{Name: "WATCH_SCHEDULE", Default: "0 */1 * * * *", Doc: "NCRONTAB (six fields, with seconds) of the watch function."},
 	{Name: "WATCH_CONCURRENCY", Default: "8", Doc: "Parallel ARR GETs during a watch sweep (1..64)."},
+	{Name: "WATCH_FOLLOWUP_SECONDS", Default: "5", Doc: "While a session starts or stops or a conversion runs, sweep again this often (seconds, 1..60) through delayed messages on the arr-due queue; 0 turns follow-ups off (the watch timer alone then sees transitions)."},
 	{Name: "SHUTDOWN_SCHEDULE", Default: "0 */5 * * * *", Doc: "NCRONTAB of the shutdown function."},
 	{Name: "SHUTDOWN_MAX_READY_MINUTES", Doc: "Stop sessions this many minutes after Ready (empty: no limit)."},
 	{Name: "SHUTDOWN_QUIET_HOURS", Doc: "Window in which sessions are stopped, HH:MM-HH:MM in SHUTDOWN_TIME_ZONE; may cross midnight (19:00-07:00)."},
@@ -113,7 +115,9 @@ type Config struct {
 
 	WatchSchedule    string
 	WatchConcurrency int
-	Shutdown         Shutdown
+	// FollowUp is the period of follow-up sweeps; 0: off.
+	FollowUp time.Duration
+	Shutdown Shutdown
 
 	InputContainer, InputPrefix, OutputContainer, OutputPrefix string
 	StorageAccess                                              string
@@ -305,6 +309,7 @@ func Load(getenv func(string) string) (*Config, error) {
 
 	c.WatchSchedule = r.schedule("WATCH_SCHEDULE")
 	c.WatchConcurrency = r.integer("WATCH_CONCURRENCY", 1, 64)
+	c.FollowUp = time.Duration(r.integer("WATCH_FOLLOWUP_SECONDS", 0, 60)) * time.Second
 
 	sd := &c.Shutdown
 	sd.Schedule = r.schedule("SHUTDOWN_SCHEDULE")

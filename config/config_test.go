@@ -30,8 +30,20 @@ func TestLoadDefaults(t *testing.T) {
 		t.Errorf("endpoints %q %q", c.Endpoint, c.STSEndpoint)
 	}
 	if c.DefaultSize != "Standard" || c.DefaultLease != 60 || !c.LocalBus || c.StorageAccess != AccessAccountSas ||
-		c.WatchSchedule != "0 */1 * * * *" || c.Shutdown.WarningMinutes != 10 || c.Shutdown.TimeZone != time.UTC || c.RatesSet {
+		c.WatchSchedule != "0 */1 * * * *" || c.FollowUp != 5*time.Second || c.Shutdown.WarningMinutes != 10 || c.Shutdown.TimeZone != time.UTC || c.RatesSet {
 		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestFollowUpOff(t *testing.T) {
+	env := validEnv()
+	env["WATCH_FOLLOWUP_SECONDS"] = "0"
+	c, err := load(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.FollowUp != 0 {
+		t.Errorf("WATCH_FOLLOWUP_SECONDS=0: FollowUp = %v, want 0 (off)", c.FollowUp)
 	}
 }
 
@@ -49,6 +61,9 @@ func TestLoadRejects(t *testing.T) {
 		{"no storage", "AzureWebJobsStorage", "", "AzureWebJobsStorage"},
 		{"bad sb", "ServiceBusConnection", "nonsense", "ServiceBusConnection"},
 		{"bad cron", "WATCH_SCHEDULE", "*/5 * * * *", "WATCH_SCHEDULE"},
+		{"follow-up negative", "WATCH_FOLLOWUP_SECONDS", "-1", "WATCH_FOLLOWUP_SECONDS"},
+		{"follow-up over a minute", "WATCH_FOLLOWUP_SECONDS", "61", "WATCH_FOLLOWUP_SECONDS"},
+		{"follow-up with unit", "WATCH_FOLLOWUP_SECONDS", "5s", "WATCH_FOLLOWUP_SECONDS"},
 		{"quiet 25:00", "SHUTDOWN_QUIET_HOURS", "19:00-25:00", "SHUTDOWN_QUIET_HOURS"},
 		{"quiet no dash", "SHUTDOWN_QUIET_HOURS", "19:00", "SHUTDOWN_QUIET_HOURS"},
 		{"quiet empty window", "SHUTDOWN_QUIET_HOURS", "07:00-07:00", "SHUTDOWN_QUIET_HOURS"},

@@ -16,6 +16,7 @@ import (
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/convert"
 	"github.com/arrops/arrops/notify"
+	"github.com/arrops/arrops/schedule"
 	"github.com/arrops/arrops/store"
 )
 
@@ -34,6 +35,12 @@ type app struct {
 	bus    functions.Lazy[*notify.Bus]
 	access functions.Lazy[*convert.Access]
 	blobs  functions.Lazy[*convert.Blobs]
+	due    functions.Lazy[schedule.Scheduler]
+	// followUps is the one follow-up chain, shared by the functions that
+	// start it (commands, convert) and run or re-arm it (due, watch).
+	followUps *functions.FollowUps
+	// deadlines arms each session's next policy instant on arr-due.
+	deadlines *functions.Deadlines
 
 	closeOnce sync.Once
 }
@@ -101,6 +108,24 @@ func newApp(cfg *config.Config, stdout io.Writer, level slog.Leveler) *app {
 			ServiceBusConnectionString: cfg.ServiceBusConnectionString, ServiceBusNamespace: cfg.ServiceBusNamespace,
 			StorageConnectionString: cfg.StorageConnectionString, QueueServiceURL: cfg.QueueServiceURL}, tc)
 	}
+	a.due.New = func(ctx context.Context) (schedule.Scheduler, error) {
+		var tc azcore.TokenCredential
+		if cfg.StorageConnectionString == "" {
+			var err error
+			if tc, err = a.cred.Get(ctx); err != nil {
+				return nil, err
+			}
+		}
+		svc, err := notify.QueueService(cfg.StorageConnectionString, cfg.QueueServiceURL, tc)
+		if err != nil {
+			return nil, err
+		}
+		return schedule.NewQueue(svc.NewQueueClient(config.DueQueue), &schedule.QueueOptions{Now: a.now}), nil
+	}
+	a.followUps = &functions.FollowUps{Period: cfg.FollowUp, Due: &a.due,
+		Records: functions.Map(&a.store, func(s *store.Store) functions.ChainRecords { return s })}
+	a.deadlines = &functions.Deadlines{Policy: cfg.Shutdown.Options, Due: &a.due,
+		Records: functions.Map(&a.store, func(s *store.Store) functions.DeadlineRecords { return s })}
 	a.access.New = func(ctx context.Context) (*convert.Access, error) {
 		var tc azcore.TokenCredential
 		if cfg.StorageAccess == config.AccessUserDelegationSas {

@@ -309,6 +309,7 @@ func (e *benchEnv) bareStart(tb testing.TB, id string) {
 	if err := st.UpdateSession(ctx, s); err != nil {
 		tb.Fatal(err)
 	}
+	functions.KickFollowUps(ctx, e.app.followUps, now, slog.New(slog.DiscardHandler))
 	if err := st.AppendAudit(ctx, arrops.CommandAudit{MessageID: "m-" + id, DeliveryCount: 1, Action: arrops.ActionStart,
 		SessionID: id, RequestedBy: "bench", Outcome: arrops.OutcomeAccepted, Reason: "session starting", At: now}); err != nil {
 		tb.Fatal(err)

@@ -194,8 +194,8 @@ func TestRoutes(t *testing.T) {
 			names = append(names, e.Name())
 		}
 	}
-	if len(names) != 5 {
-		t.Errorf("function folders %v, want five", names)
+	if len(names) != 6 {
+		t.Errorf("function folders %v, want six", names)
 	}
 	for _, name := range names {
 		// A broken envelope reaches the function adapter (400), proving the

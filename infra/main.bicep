@@ -78,6 +78,11 @@ param watchSchedule string = '0 */1 * * * *'
 @maxValue(64)
 param watchConcurrency int = 8
 
+@minValue(0)
+@maxValue(60)
+@description('Follow-up sweep period in seconds while anything is in transition (WATCH_FOLLOWUP_SECONDS); 0: off.')
+param watchFollowupSeconds int = 5
+
 @description('NCRONTAB, six fields (SHUTDOWN_SCHEDULE).')
 param shutdownSchedule string = '0 */5 * * * *'
 
@@ -184,6 +189,7 @@ var appSettings = {
   ARR_DEFAULT_LEASE_MINUTES: string(arrDefaultLeaseMinutes)
   WATCH_SCHEDULE: watchSchedule
   WATCH_CONCURRENCY: string(watchConcurrency)
+  WATCH_FOLLOWUP_SECONDS: string(watchFollowupSeconds)
   SHUTDOWN_SCHEDULE: shutdownSchedule
   SHUTDOWN_MAX_READY_MINUTES: shutdownMaxReadyMinutes
   SHUTDOWN_QUIET_HOURS: shutdownQuietHours

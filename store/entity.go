@@ -68,6 +68,8 @@ type sessionEntity struct {
 	ExtendedUntilType     string    `json:"ExtendedUntil@odata.type,omitempty"`
 	WarnedAt              time.Time `json:"WarnedAt,omitzero"`
 	WarnedAtType          string    `json:"WarnedAt@odata.type,omitempty"`
+	DeadlineAt            time.Time `json:"DeadlineAt,omitzero"`
+	DeadlineAtType        string    `json:"DeadlineAt@odata.type,omitempty"`
 	UpdatedAt             time.Time `json:"UpdatedAt,omitzero"`
 	UpdatedAtType         string    `json:"UpdatedAt@odata.type,omitempty"`
 }
@@ -97,6 +99,7 @@ func encodeSession(pk string, s *arrops.Session) ([]byte, error) {
 	e.AnnounceClaimedAt, e.AnnounceClaimedAtType = storeTime(s.AnnounceClaimedAt)
 	e.ExtendedUntil, e.ExtendedUntilType = storeTime(s.ExtendedUntil)
 	e.WarnedAt, e.WarnedAtType = storeTime(s.WarnedAt)
+	e.DeadlineAt, e.DeadlineAtType = storeTime(s.DeadlineAt)
 	e.UpdatedAt, e.UpdatedAtType = storeTime(s.UpdatedAt)
 	return json.Marshal(e)
 }
@@ -118,7 +121,7 @@ func decodeSession(b []byte, etag string) (*arrops.Session, error) {
 		ErrorCode: e.ErrorCode, ErrorMessage: e.ErrorMessage, ReplyTo: e.ReplyTo,
 		CorrelationID: e.CorrelationID, Announced: arrops.SessionStatus(e.Announced),
 		AnnounceClaimedAt: readTime(e.AnnounceClaimedAt), ExtendedUntil: readTime(e.ExtendedUntil),
-		WarnedAt: readTime(e.WarnedAt), UpdatedAt: readTime(e.UpdatedAt), ETag: e.ETag,
+		WarnedAt: readTime(e.WarnedAt), DeadlineAt: readTime(e.DeadlineAt), UpdatedAt: readTime(e.UpdatedAt), ETag: e.ETag,
 	}
 	if e.Tags != "" {
 		if err := json.Unmarshal([]byte(e.Tags), &s.Tags); err != nil {

@@ -24,7 +24,7 @@ func fullSession() *arrops.Session {
 		InspectorPort: 8080, Teraflops: 31.5, StopReason: "maxAge: 60 min after Ready", ErrorCode: "E1",
 		ErrorMessage: "boom", ReplyTo: "viewer-replies", CorrelationID: "msg-1", Announced: arrops.SessionStopped,
 		AnnounceClaimedAt: t0.Add(61 * time.Minute), ExtendedUntil: t0.Add(2 * time.Hour),
-		WarnedAt: t0.Add(50 * time.Minute), UpdatedAt: t0.Add(62 * time.Minute), ETag: "W/\"x\"",
+		WarnedAt: t0.Add(50 * time.Minute), DeadlineAt: t0.Add(60 * time.Minute), UpdatedAt: t0.Add(62 * time.Minute), ETag: "W/\"x\"",
 	}
 }
 
@@ -96,7 +96,7 @@ func TestEntityProperties(t *testing.T) {
 	}{
 		{"session full", func() ([]byte, error) { return encodeSession("20261124", fullSession()) }, []string{
 			"AnnounceClaimedAt", "AnnounceClaimedAt@odata.type", "Announced", "CorrelationID", "CreatedAt", "CreatedAt@odata.type",
-			"ElapsedMinutes", "ErrorCode", "ErrorMessage", "ExtendedUntil", "ExtendedUntil@odata.type", "HandshakePort", "Hostname",
+			"DeadlineAt", "DeadlineAt@odata.type", "ElapsedMinutes", "ErrorCode", "ErrorMessage", "ExtendedUntil", "ExtendedUntil@odata.type", "HandshakePort", "Hostname",
 			"InspectorPort", "MaxLeaseMinutes", "Origin", "PartitionKey", "ReadyAt", "ReadyAt@odata.type", "ReplyTo",
 			"RequestedBy", "RowKey", "Size", "Status", "StopReason", "StoppedAt", "StoppedAt@odata.type", "Tags", "Teraflops",
 			"Teraflops@odata.type", "UpdatedAt", "UpdatedAt@odata.type", "WarnedAt", "WarnedAt@odata.type"}},

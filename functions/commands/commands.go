@@ -60,6 +60,11 @@ type Deps struct {
 	// Convert runs the convert action (convert.Deps.Request); nil rejects it.
 	Convert functions.Converter
 	Now     func() time.Time
+	// FollowUps is kicked after a start or a stop is recorded, so the
+	// session's next transition is seen within seconds.
+	FollowUps *functions.FollowUps
+	// Deadlines re-arms a session's policy instant after an extend.
+	Deadlines *functions.Deadlines
 }
 
 // New returns the function.
@@ -265,6 +270,9 @@ func (h *run) create(ctx context.Context, rec *arrops.Session, size arrops.Sessi
 		}
 		h.log.Error("session started, its event cannot be published; the watch sweep retries", "sessionId", id, "err", err)
 	}
+	if !s.Status.Terminal() {
+		functions.KickFollowUps(ctx, h.FollowUps, h.now, h.log)
+	}
 	return h.finish(ctx, arrops.OutcomeAccepted, id, "session starting", s, "")
 }
 
@@ -333,6 +341,8 @@ func (h *run) stop(ctx context.Context) error {
 	if err := functions.PublishSessionClaim(ctx, h.rec, h.bus, s, h.now, claimed); err != nil {
 		return err
 	}
+	// ARR may list the session a little longer; one follow-up confirms it.
+	functions.KickFollowUps(ctx, h.FollowUps, h.now, h.log)
 	return h.finish(ctx, arrops.OutcomeAccepted, id, reason, s, "")
 }
 
@@ -371,6 +381,10 @@ func (h *run) extend(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("record extension of %s: %w", id, err)
+	}
+	// The stop moved: its warning and stop instants move with it.
+	if _, err := h.Deadlines.Arm(ctx, []*arrops.Session{s}, h.now); err != nil {
+		h.log.Warn("deadline not re-armed after extend; the shutdown sweep will", "sessionId", id, "err", err)
 	}
 	return h.finish(ctx, arrops.OutcomeAccepted, id, fmt.Sprintf("lease extended to %d minutes", lease), s, "")
 }

@@ -50,6 +50,9 @@ type Deps struct {
 	// conversion that ends at once; nil skips both.
 	Blobs *functions.Lazy[functions.BlobReader]
 	Now   func() time.Time
+	// FollowUps is kicked when a conversion starts, so its end is seen
+	// within seconds.
+	FollowUps *functions.FollowUps
 }
 
 // New returns the function.
@@ -296,6 +299,9 @@ func (h *handler) record(ctx context.Context, c, side *arrops.Conversion, answer
 		if _, err := functions.SyncConversion(ctx, h.recs, bus, out, stored, &arr.Conversion{ID: c.ID, Status: arr.ConversionStatus(stored.Status)}, h.now); err != nil {
 			return nil, err
 		}
+	}
+	if !stored.Status.Terminal() {
+		functions.KickFollowUps(ctx, h.FollowUps, h.now, h.log)
 	}
 	return stored, nil
 }

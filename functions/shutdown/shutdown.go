@@ -47,12 +47,16 @@ type Deps struct {
 	Records *functions.Lazy[Records]
 	Bus     *functions.Lazy[functions.Publisher]
 	Now     func() time.Time
+	// Deadlines arms each session's next policy instant (nil: off).
+	Deadlines *functions.Deadlines
 }
 
 // Stats describes one sweep.
 type Stats struct {
 	Listed, Adopted, Stopped, WouldStop, Warned, AlreadyStopped int
 	ListCalls, StopCalls                                        int
+	// Armed counts deadlines scheduled (new or moved instants).
+	Armed int
 }
 
 // New returns the function.
@@ -60,7 +64,7 @@ func New(d Deps) functions.Func {
 	return func(ctx context.Context, inv *trigger.Invocation, _ *trigger.Response, log *slog.Logger) error {
 		st, err := Sweep(ctx, d, log)
 		log.Info("shutdown sweep", "listed", st.Listed, "adopted", st.Adopted, "stopped", st.Stopped,
-			"wouldStop", st.WouldStop, "warned", st.Warned, "alreadyStopped", st.AlreadyStopped, "dryRun", d.Config.Shutdown.DryRun)
+			"wouldStop", st.WouldStop, "warned", st.Warned, "alreadyStopped", st.AlreadyStopped, "armed", st.Armed, "dryRun", d.Config.Shutdown.DryRun)
 		return err
 	}
 }
@@ -121,11 +125,7 @@ func Sweep(ctx context.Context, d Deps, log *slog.Logger) (Stats, error) {
 	}
 	var finished []*arrops.Session
 	if cfg.BudgetSet {
-		// The budget day is the calendar day in the policy's time zone; read a
-		// little more (a session that ended today may have started yesterday).
-		local := now.In(cfg.TimeZone)
-		since := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, cfg.TimeZone).Add(-26 * time.Hour)
-		if finished, err = recs.FinishedSessionsSince(ctx, since, now); err != nil {
+		if finished, err = recs.FinishedSessionsSince(ctx, functions.BudgetDayStart(now, cfg.Options), now); err != nil {
 			return st, fmt.Errorf("read finished sessions: %w", err)
 		}
 	}
@@ -133,6 +133,10 @@ func Sweep(ctx context.Context, d Deps, log *slog.Logger) (Stats, error) {
 	recByID := make(map[string]*arrops.Session, len(active))
 	for _, s := range active {
 		recByID[s.ID] = s
+	}
+	var usage map[string]policy.Usage
+	if cfg.BudgetSet {
+		usage = policy.DailyUsage(now, cfg.Options, active, finished)
 	}
 
 	var (
@@ -146,38 +150,11 @@ func Sweep(ctx context.Context, d Deps, log *slog.Logger) (Stats, error) {
 	g.SetLimit(max(1, cfg.Concurrency))
 	for _, dec := range decisions {
 		s := recByID[dec.SessionID]
-		if s == nil || dec.Action == policy.None {
+		if s == nil {
 			continue
 		}
 		g.Go(func() error {
-			var err error
-			switch {
-			case dec.Action == policy.Warn:
-				err = warn(ctx, recs, bus, s, dec, now)
-				if err == nil {
-					note(func() { st.Warned++ })
-				}
-			case dec.DryRun || cfg.DryRun:
-				var sent bool
-				sent, err = wouldStop(ctx, recs, bus, s, dec, now)
-				if sent {
-					note(func() { st.WouldStop++ })
-				}
-			default:
-				note(func() { st.StopCalls++ })
-				var already bool
-				already, err = stop(ctx, arrc, recs, bus, s, dec, now)
-				note(func() {
-					if already {
-						st.AlreadyStopped++
-					} else if err == nil {
-						st.Stopped++
-					}
-				})
-				if err == nil {
-					log.Info("policy stop", "sessionId", s.ID, "policy", dec.Policy, "reason", dec.Reason, "alreadyStopped", already)
-				}
-			}
+			err := act(ctx, d, arrc, recs, bus, s, dec, usage, now, &st, note, log)
 			if err != nil {
 				note(func() { errs = append(errs, err) })
 			}
@@ -186,6 +163,125 @@ func Sweep(ctx context.Context, d Deps, log *slog.Logger) (Stats, error) {
 	}
 	g.Wait()
 	return st, errors.Join(errs...)
+}
+
+// act carries out one decision as a sweep or a deadline does: warn, record
+// a dry-run "would stop", or stop; then, for a session that keeps running,
+// arm its next policy instant.
+func act(ctx context.Context, d Deps, arrc *arr.Client, recs Records, bus functions.Publisher, s *arrops.Session, dec policy.Decision,
+	usage map[string]policy.Usage, now time.Time, st *Stats, note func(func()), log *slog.Logger) error {
+	cfg := d.Config.Shutdown
+	var err error
+	switch {
+	case dec.Action == policy.None:
+	case dec.Action == policy.Warn:
+		err = warn(ctx, recs, bus, s, dec, now)
+		if err == nil {
+			note(func() { st.Warned++ })
+		}
+	case dec.DryRun || cfg.DryRun:
+		var sent bool
+		sent, err = wouldStop(ctx, recs, bus, s, dec, now)
+		if sent {
+			note(func() { st.WouldStop++ })
+		}
+	default:
+		note(func() { st.StopCalls++ })
+		var already bool
+		already, err = stop(ctx, arrc, recs, bus, s, dec, now)
+		note(func() {
+			if already {
+				st.AlreadyStopped++
+			} else if err == nil {
+				st.Stopped++
+			}
+		})
+		if err == nil {
+			log.Info("policy stop", "sessionId", s.ID, "policy", dec.Policy, "reason", dec.Reason, "alreadyStopped", already)
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	armed, err := d.Deadlines.ArmWithUsage(ctx, []*arrops.Session{s}, usage, now)
+	note(func() { st.Armed += armed })
+	if err != nil {
+		// Precision only: the next sweep evaluates this session anyway.
+		log.Warn("deadline not armed", "sessionId", s.ID, "err", err)
+	}
+	return nil
+}
+
+// Deadline is a due deadline of one session: its policies are evaluated
+// afresh at the instant (a stale deadline, for a session extended, stopped
+// or under changed settings, does nothing), acted on as the sweep would, and
+// the next instant is armed. at is the instant the message was due: the
+// queue's clock, which may run a little ahead of this host's.
+func Deadline(ctx context.Context, d Deps, id string, at time.Time, log *slog.Logger) (Stats, error) {
+	var st Stats
+	now := d.Now().UTC()
+	if at.After(now) {
+		now = at
+	}
+	cfg := d.Config.Shutdown
+	recs, err := d.Records.Get(ctx)
+	if err != nil {
+		return st, fmt.Errorf("open records: %w", err)
+	}
+	s, err := recs.GetSession(ctx, id)
+	if arrops.ErrorCode(err) == arrops.ENOTFOUND {
+		log.Info("deadline of an unknown session: nothing to do")
+		return st, nil
+	} else if err != nil {
+		return st, fmt.Errorf("read session %s: %w", id, err)
+	}
+	if s.Status.Terminal() {
+		log.Info("deadline of an ended session: nothing to do", "status", s.Status)
+		return st, nil
+	}
+	active := []*arrops.Session{s}
+	var finished []*arrops.Session
+	var usage map[string]policy.Usage
+	if cfg.BudgetSet {
+		all, err := recs.ActiveSessions(ctx, now)
+		if err != nil {
+			return st, fmt.Errorf("read active sessions: %w", err)
+		}
+		for _, o := range all {
+			if o.ID != id {
+				active = append(active, o)
+			}
+		}
+		if finished, err = recs.FinishedSessionsSince(ctx, functions.BudgetDayStart(now, cfg.Options), now); err != nil {
+			return st, fmt.Errorf("read finished sessions: %w", err)
+		}
+		usage = policy.DailyUsage(now, cfg.Options, active, finished)
+	}
+	var dec policy.Decision
+	for _, x := range policy.Evaluate(now, cfg.Options, active, finished) {
+		if x.SessionID == id {
+			dec = x
+		}
+	}
+	if dec.Action == policy.None {
+		log.Info("deadline: nothing due (stale or early)", "nextStop", dec.StopAt, "policy", dec.Policy)
+	}
+	var needARR = dec.Action == policy.Stop && !(dec.DryRun || cfg.DryRun)
+	var arrc *arr.Client
+	if needARR {
+		if arrc, err = d.ARR.Get(ctx); err != nil {
+			return st, fmt.Errorf("open ARR client: %w", err)
+		}
+	}
+	var bus functions.Publisher
+	if dec.Action != policy.None {
+		if bus, err = d.Bus.Get(ctx); err != nil {
+			return st, fmt.Errorf("open messaging: %w", err)
+		}
+	}
+	err = act(ctx, d, arrc, recs, bus, s, dec, usage, now, &st, func(f func()) { f() }, log)
+	return st, err
 }
 
 // StopReason formats a policy decision for the record.

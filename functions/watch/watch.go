@@ -47,6 +47,13 @@ type Deps struct {
 	// records ends without them.
 	Blobs *functions.Lazy[functions.BlobReader]
 	Now   func() time.Time
+	// FollowUps, when on, is re-armed by the timer if its sweep saw
+	// something in transition and the chain is gone (a lost message, a
+	// crash between claim and schedule).
+	FollowUps *functions.FollowUps
+	// Deadlines, when on, arms the first policy instant of each session
+	// this sweep saw become Ready.
+	Deadlines *functions.Deadlines
 }
 
 // Stats describes one sweep (logged, and used by tests and benchmarks).
@@ -56,6 +63,10 @@ type Stats struct {
 	// functions.RequestedGrace); StoppedAbandoned sessions ARR started after
 	// their start had been abandoned.
 	Abandoned, StoppedAbandoned int
+	// InTransition counts what ARR reports as still moving (a session
+	// neither Ready nor ended, a conversion not finished): while it is not
+	// zero, follow-ups continue.
+	InTransition int
 }
 
 // abandonReason is the ErrorMessage of an intent the sweep gives up on.
@@ -69,7 +80,17 @@ func New(d Deps) functions.Func {
 		}
 		st, err := Sweep(ctx, d)
 		log.Info("watch sweep", "listed", st.Listed, "adopted", st.Adopted, "gets", st.Gets, "writes", st.Writes,
-			"conversionGets", st.ConversionGets, "conversionWrites", st.ConversionWrites, "abandoned", st.Abandoned, "stoppedAbandoned", st.StoppedAbandoned)
+			"conversionGets", st.ConversionGets, "conversionWrites", st.ConversionWrites, "abandoned", st.Abandoned, "stoppedAbandoned", st.StoppedAbandoned,
+			"inTransition", st.InTransition)
+		if st.InTransition > 0 {
+			// The safety net of the follow-ups: a failure here costs
+			// precision only, so it is logged, not retried.
+			if started, ferr := d.FollowUps.Ensure(ctx, d.Now().UTC()); ferr != nil {
+				log.Warn("follow-up chain not re-armed", "err", ferr)
+			} else if started {
+				log.Info("follow-up chain re-armed by the timer")
+			}
+		}
 		return err
 	}
 }
@@ -104,8 +125,9 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 		byID[s.ID] = s
 	}
 	var (
-		mu   sync.Mutex
-		errs []error
+		mu     sync.Mutex
+		errs   []error
+		synced []*arrops.Session // listed sessions, as recorded after this sweep
 	)
 	fail := func(err error) {
 		mu.Lock()
@@ -137,6 +159,9 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 	for i := range listed {
 		a := &listed[i]
 		rec := byID[a.ID]
+		if moving(a.Status) {
+			count(&st.InTransition, 1)
+		}
 		goBounded(func() {
 			if rec == nil {
 				// Not active in our records: adopt, or (rarely) a record that is
@@ -168,7 +193,11 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 			count(&st.Writes, n)
 			if err != nil {
 				fail(err)
+				return
 			}
+			mu.Lock()
+			synced = append(synced, rec)
+			mu.Unlock()
 		})
 	}
 	for _, rec := range unseen {
@@ -183,6 +212,7 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 				// A recorded start ARR has not seen (yet): its command is
 				// retried for a while; after that nobody will create it.
 				if now.Sub(rec.CreatedAt) < functions.RequestedGrace {
+					count(&st.InTransition, 1) // still on its way to ARR
 					return
 				}
 				_, abandoned, err := functions.AbandonSession(ctx, recs, bus, rec.ID, "", abandonReason, true, now)
@@ -202,6 +232,9 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 			default:
 				fail(fmt.Errorf("get session %s: %w", rec.ID, err))
 				return
+			}
+			if moving(a.Status) {
+				count(&st.InTransition, 1)
 			}
 			n, err := functions.SyncSession(ctx, recs, bus, rec, a, now)
 			count(&st.Writes, n)
@@ -227,6 +260,7 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 			resp, err := arrc.GetConversion(ctx, c.ID, nil)
 			if arrops.ErrorCode(err) == arrops.ENOTFOUND && c.Status == arrops.ConversionRequested {
 				if now.Sub(c.CreatedAt) < functions.RequestedGrace {
+					count(&st.InTransition, 1)
 					return // its blob event is retried for a while
 				}
 				abandoned, err := functions.AbandonConversion(ctx, recs, bus, c.ID, abandonReason, now)
@@ -243,6 +277,9 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 				fail(fmt.Errorf("get conversion %s: %w", c.ID, err))
 				return
 			}
+			if !arrops.ConversionStatus(resp.Conversion.Status).Terminal() {
+				count(&st.InTransition, 1)
+			}
 			wrote, err := functions.SyncConversion(ctx, recs, bus, out, c, &resp.Conversion, now)
 			if wrote {
 				count(&st.ConversionWrites, 1)
@@ -253,5 +290,25 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 		})
 	}
 	g.Wait()
+	if d.Deadlines != nil {
+		var readyNow []*arrops.Session
+		for _, rec := range synced {
+			if rec.ReadyAt.Equal(now) && rec.DeadlineAt.IsZero() && !rec.Status.Terminal() {
+				readyNow = append(readyNow, rec)
+			}
+		}
+		if _, err := d.Deadlines.Arm(ctx, readyNow, now); err != nil {
+			// Precision only: the shutdown sweep evaluates and arms them too.
+			functions.Logger(ctx).Warn("deadlines not armed", "err", err)
+		}
+	}
 	return st, errors.Join(errs...)
+}
+
+// moving reports whether ARR's session status is a transition still under
+// way (Starting, or a status this version does not know) rather than Ready or
+// an end.
+func moving(st arr.SessionStatus) bool {
+	s := arrops.SessionStatus(st)
+	return s != arrops.SessionReady && !s.Terminal()
 }

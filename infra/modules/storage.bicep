@@ -77,6 +77,19 @@ resource blobCreatedPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices
   name: 'arr-blob-created-poison'
 }
 
+// Delayed messages arrops sends itself (follow-up sweeps, policy deadlines):
+// the trigger of functions/due. Visibility delays of up to 7 days; messages
+// never expire (the handler re-arms what lies further ahead).
+resource dueQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: 'arr-due'
+}
+
+resource duePoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: 'arr-due-poison'
+}
+
 resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
   parent: account
   name: 'default'

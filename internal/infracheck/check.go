@@ -82,6 +82,7 @@ type Function struct {
 var Functions = map[string]Function{
 	"commands": {Trigger: Binding{Name: "cmd", Type: "serviceBusTrigger", Props: map[string]string{"queueName": config.CommandsQueue, "connection": "ServiceBusConnection"}}},
 	"convert":  {Trigger: Binding{Name: "msg", Type: "queueTrigger", Props: map[string]string{"queueName": config.BlobCreatedQueue, "connection": "AzureWebJobsStorage"}}},
+	"due":      {Trigger: Binding{Name: "msg", Type: "queueTrigger", Props: map[string]string{"queueName": config.DueQueue, "connection": "AzureWebJobsStorage"}}},
 	"watch":    {Trigger: Binding{Name: "timer", Type: "timerTrigger", Props: map[string]string{"schedule": "%WATCH_SCHEDULE%"}}},
 	"shutdown": {Trigger: Binding{Name: "timer", Type: "timerTrigger", Props: map[string]string{"schedule": "%SHUTDOWN_SCHEDULE%"}}},
 	"report": {Trigger: Binding{Name: "req", Type: "httpTrigger", Props: map[string]string{"authLevel": "function"}},
@@ -380,7 +381,7 @@ func (r *Repo) settingValue(name string) (string, bool) {
 
 func (r *Repo) checkEntities() {
 	busQueues := map[string]string{config.CommandsQueue: "config.CommandsQueue", ArrctlReplyQueue: "cmd/arrctl (ServiceBusReplyQueue)"}
-	storageQueues := map[string]string{config.BlobCreatedQueue: "config.BlobCreatedQueue"}
+	storageQueues := map[string]string{config.BlobCreatedQueue: "config.BlobCreatedQueue", config.DueQueue: "config.DueQueue"}
 	for _, fn := range sortedKeys(r.bindings) {
 		for _, bd := range r.bindings[fn] {
 			q, _ := bd["queueName"].(string)

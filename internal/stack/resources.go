@@ -31,7 +31,7 @@ func LocalResources(settings map[string]string) Resources {
 		// Service Bus entities in local mode: arr-commands and its dead-letter
 		// queue, and the arr-events topic, read by arrctl events. Reply queues
 		// are the requesters' own and are not created here.
-		Queues: []string{config.BlobCreatedQueue, config.BlobCreatedQueue + "-poison",
+		Queues: []string{config.BlobCreatedQueue, config.BlobCreatedQueue + "-poison", config.DueQueue, config.DueQueue + "-poison",
 			config.CommandsQueue, config.CommandsQueue + "-deadletter", config.EventsTopic},
 		Tables: []string{config.SessionsTable, config.ConversionsTable, config.CommandsTable},
 	}

@@ -41,6 +41,7 @@ type Store struct {
 	sessions    map[string]entry[arrops.Session]
 	conversions map[string]entry[arrops.Conversion]
 	audit       map[auditKey]arrops.CommandAudit
+	chain       *arrops.FollowUpChain // nil before the first write
 
 	reads, writes atomic.Int64
 }
@@ -428,4 +429,34 @@ func (s *Store) AuditByDay(_ context.Context, from, to time.Time) iter.Seq2[*arr
 			}
 		}
 	}
+}
+
+// GetFollowUpChain returns a copy of the follow-up chain's claim record; a
+// zero one (empty ETag) before the first write.
+func (s *Store) GetFollowUpChain(context.Context) (*arrops.FollowUpChain, error) {
+	s.reads.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.chain == nil {
+		return &arrops.FollowUpChain{}, nil
+	}
+	c := *s.chain
+	return &c, nil
+}
+
+// SaveFollowUpChain writes c if the record is as read (c.ETag; an empty one
+// inserts the first); otherwise it returns arrops.ErrConcurrentUpdate.
+func (s *Store) SaveFollowUpChain(_ context.Context, c *arrops.FollowUpChain) error {
+	s.writes.Add(1)
+	now := s.now().UTC()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if (c.ETag == "") != (s.chain == nil) || (s.chain != nil && s.chain.ETag != c.ETag) {
+		return fmt.Errorf("save follow-up chain: %w", arrops.ErrConcurrentUpdate)
+	}
+	c.UpdatedAt, c.ETag = now, s.nextETag()
+	saved := *c
+	saved.DueAt = stored(c.DueAt)
+	s.chain = &saved
+	return nil
 }

@@ -44,6 +44,9 @@ type Store interface {
 
 	AppendAudit(ctx context.Context, a arrops.CommandAudit) error
 	AuditByDay(ctx context.Context, from, to time.Time) iter.Seq2[*arrops.CommandAudit, error]
+
+	GetFollowUpChain(ctx context.Context) (*arrops.FollowUpChain, error)
+	SaveFollowUpChain(ctx context.Context, c *arrops.FollowUpChain) error
 }
 
 // Harness makes a driver for one test: a store with no records whose clock
@@ -68,6 +71,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		{"Audit", testAudit},
 		{"Import", testImport},
 		{"Limits", testLimits},
+		{"FollowUpChain", testFollowUpChain},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
