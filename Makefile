@@ -69,17 +69,22 @@ fuzz:
 
 # bench: the Go benchmarks (-cpu 1: per-core figures; each compares with a
 # baseline measured in the same process), the load scenario at full size,
-# then one table (metric, value, baseline, ratio, target, met?) printed and
-# written to results/bench-<UTC time>.json. About 5-10 minutes.
+# the timing scenarios (Ready, conversion and policy latencies with the
+# production schedules, follow-ups on and off; about 6 minutes), then one
+# table (metric, value, baseline, ratio, target, met?) printed and
+# written to results/bench-<UTC time>.json. About 10-15 minutes.
 BENCH_PKGS ?= ./functions/commands ./functions/watch ./functions/shutdown ./handler
 bench: deps
-	@mkdir -p results && rm -f results/load.json
+	@mkdir -p results && rm -f results/load.json results/timing.json
 	set -o pipefail; CI=$${CI:-true} $(GO) test -run '^$$' -bench . -benchmem -cpu 1 -count 1 -timeout 20m $(BENCH_PKGS) | tee results/bench.txt
 	@if [ -f e2e/load_test.go ]; then \
 	  CI=$${CI:-true} ARROPS_LOAD_COMMANDS=1000 ARROPS_RESULTS_DIR=$(CURDIR)/results $(GO) test -run TestLoad -count=1 -timeout 15m ./e2e \
 	    || { echo "load scenario FAILED: the table reports it missing"; rm -f results/load.json; }; \
 	else echo "no e2e/load_test.go: load scenario skipped"; fi
-	$(GO) run ./cmd/benchtable -bench results/bench.txt -load results/load.json -out results
+	set -o pipefail; CI=$${CI:-true} ARROPS_TIMING_BASELINE=1 ARROPS_RESULTS_DIR=$(CURDIR)/results $(GO) test -count=1 -timeout 20m -v \
+	    -run 'TestReadyLatency|TestConversionLatency|TestPolicyStopLatency' ./e2e | grep -E '^(=== RUN|--- |\s+\S+_test.go:|ok|FAIL|PASS)' \
+	    || echo "timing scenarios FAILED: the table reports what is missing"
+	$(GO) run ./cmd/benchtable -bench results/bench.txt -load results/load.json -timing results/timing.json -out results
 
 test-short:
 	$(GO) test -short ./...

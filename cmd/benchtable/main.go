@@ -39,6 +39,7 @@ type report struct {
 	Startup    *startupResult     `json:"startup,omitempty"`
 	Burst      *burstResult       `json:"burst,omitempty"`
 	Load       *loadresult.Result `json:"load,omitempty"`
+	Timing     *loadresult.Timing `json:"timing,omitempty"`
 	Benchmarks []benchResult      `json:"benchmarks"`
 	Missing    map[string]string  `json:"missing,omitempty"`
 }
@@ -48,6 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fl.SetOutput(stdout)
 	benchFile := fl.String("bench", "results/bench.txt", "`go test -bench` output to read")
 	loadFile := fl.String("load", "results/load.json", "the load scenario's result (e2e TestLoad)")
+	timingFile := fl.String("timing", "results/"+loadresult.TimingFileName, "the timing scenarios' result (e2e TestReadyLatency, TestConversionLatency, TestPolicyStopLatency)")
 	outDir := fl.String("out", "results", "folder for bench-<UTC time>.json")
 	runs := fl.Int("runs", 21, "start-up runs of each binary (median)")
 	burst := fl.Int("burst", 200, "sessions in the memory burst (a start and a stop each)")
@@ -81,16 +83,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		in.bench = res
 	}
-	if b, err := os.ReadFile(*loadFile); errors.Is(err, fs.ErrNotExist) {
-		in.errs["load"] = "no " + *loadFile + " (load test absent or failed)"
-	} else if err != nil {
+	var l loadresult.Result
+	if found, err := readResult(*loadFile, &l); err != nil {
 		return err
-	} else {
-		var l loadresult.Result
-		if err := json.Unmarshal(b, &l); err != nil {
-			return fmt.Errorf("%s: %w", *loadFile, err)
-		}
+	} else if found {
 		in.load = &l
+	} else {
+		in.errs["load"] = "no " + *loadFile + " (load test absent or failed)"
+	}
+	var tm loadresult.Timing
+	if found, err := readResult(*timingFile, &tm); err != nil {
+		return err
+	} else if found {
+		in.timing = &tm
+	} else {
+		in.errs["timing"] = "no " + *timingFile + " (timing scenarios absent or failed)"
 	}
 
 	if *skipProcs {
@@ -117,7 +124,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	printTable(stdout, rows)
 	now := time.Now().UTC()
 	rep := report{Time: now, GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), Rows: rows, Startup: in.startup,
-		Burst: in.burst, Load: in.load, Benchmarks: in.bench, Missing: in.errs}
+		Burst: in.burst, Load: in.load, Timing: in.timing, Benchmarks: in.bench, Missing: in.errs}
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
@@ -131,6 +138,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	fmt.Fprintln(stdout, "written to", out)
 	return nil
+}
+
+// readResult decodes the JSON result file path into v; found is false when
+// there is no such file (the measurement did not run).
+func readResult(path string, v any) (found bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
+	}
+	return true, nil
 }
 
 // build compiles the handler (as shipped: no race detector) and the

@@ -27,8 +27,8 @@ func readBench(t testing.TB) benchSet {
 
 func TestParseBench(t *testing.T) {
 	b := readBench(t)
-	if len(b) != 21 {
-		t.Fatalf("%d results, want 21", len(b))
+	if len(b) != 24 {
+		t.Fatalf("%d results, want 24", len(b))
 	}
 	for _, tc := range []struct {
 		pkg, name, unit string
@@ -89,7 +89,12 @@ func TestBuildRows(t *testing.T) {
 	in := inputs{bench: readBench(t), errs: map[string]string{},
 		startup: &startupResult{Runs: 21, HandlerMedian: 12, HelloMedian: 10, PairRatio: 1.2, IdleRSS: 12 << 20},
 		burst:   &burstResult{Invocations: 400, PeakRSS: 30 << 20, RSS: 28 << 20, IdleRSS: 14 << 20},
-		load:    &loadresult.Result{Commands: 1000, CommandsPerSecond: 50, P50Ms: 100, P99Ms: 900, Sessions: 450, Malformed: 50, Duplicates: 100, Poison: 0}}
+		load:    &loadresult.Result{Commands: 1000, CommandsPerSecond: 50, P50Ms: 100, P99Ms: 900, Sessions: 450, Malformed: 50, Duplicates: 100, Poison: 0},
+		timing: &loadresult.Timing{ReadyFollowUps: &loadresult.Latency{N: 20, P50Ms: 2500, P95Ms: 4900, MaxMs: 4950},
+			ReadyBaseline: &loadresult.Latency{N: 20, P50Ms: 8000, P95Ms: 58800, MaxMs: 60000},
+			Conversion:    &loadresult.Latency{N: 20, P95Ms: 4000, MaxMs: 4500},
+			PolicyStop:    &loadresult.Latency{N: 20, P95Ms: 2500, MaxMs: 3000, MinMs: -5},
+			PolicyWarning: &loadresult.Latency{N: 20, P95Ms: 2500, MaxMs: 3000}}}
 	rows := buildRows(in)
 	byMetric := map[string]row{}
 	for _, r := range rows {
@@ -109,6 +114,11 @@ func TestBuildRows(t *testing.T) {
 		{"shutdown sweep, 1,000 sessions: wall", none, 24021685948.0 / 52020581},
 		{"route commands-start (Azurite + simulator)", none, 8770 / 118.8},
 		{"load: sessions / malformed / duplicates / poison", "yes", 0},
+		{"ARR Ready -> SessionReady, follow-ups", "yes", 12},
+		{"conversion finished -> ConversionSucceeded", "yes", 0},
+		{"policy limit -> ARR stop call", "NO", 0}, // 5 ms early
+		{"warning instant -> SessionStopWarning", "yes", 0},
+		{"ARR calls per follow-up tick, 1 / 10 / 100 starting", "yes", 0},
 	} {
 		r, ok := byMetric[tc.metric]
 		if !ok {
@@ -122,6 +132,7 @@ func TestBuildRows(t *testing.T) {
 
 	// A slow start-up and missing parts are reported as gaps.
 	in.startup.HandlerMedian, in.startup.HelloMedian = 30, 10
+	in.timing.PolicyStop.MinMs = 0
 	in.load, in.errs["load"] = nil, "no load.json"
 	var out bytes.Buffer
 	printTable(&out, buildRows(in))
@@ -149,10 +160,10 @@ func TestRunWithoutProcesses(t *testing.T) {
 	}
 	var rep report
 	b, _ := os.ReadFile(files[0])
-	if err := json.Unmarshal(b, &rep); err != nil || len(rep.Rows) == 0 || rep.Load == nil || rep.Load.Commands != 20 || len(rep.Benchmarks) != 21 {
+	if err := json.Unmarshal(b, &rep); err != nil || len(rep.Rows) == 0 || rep.Load == nil || rep.Load.Commands != 20 || len(rep.Benchmarks) != 24 {
 		t.Errorf("report %s: %v", b, err)
 	}
-	if !strings.Contains(out.String(), "skipped (-skip-processes)") {
+	if !strings.Contains(out.String(), "skipped (-skip-processes)") || !strings.Contains(out.String(), "timing scenarios absent") {
 		t.Errorf("table:\n%s", out.String())
 	}
 }

@@ -32,6 +32,7 @@ const none = "-"
 type inputs struct {
 	bench   benchSet
 	load    *loadresult.Result
+	timing  *loadresult.Timing
 	startup *startupResult
 	burst   *burstResult
 	errs    map[string]string
@@ -209,6 +210,8 @@ func buildRows(in inputs) []row {
 		rows = append(rows, missing("shutdown sweep, 1,000 sessions", "1 List + the stops", benchMissing))
 	}
 
+	rows = append(rows, timingRows(in)...)
+
 	if l := in.load; l != nil {
 		rows = append(rows,
 			row{Metric: fmt.Sprintf("load: %d commands, 50 requesters", l.Commands), Value: num(l.CommandsPerSecond) + " commands/s",
@@ -222,6 +225,83 @@ func buildRows(in inputs) []row {
 		rows = append(rows, missing("load scenario (e2e TestLoad)", none, in.errs["load"]))
 	}
 	return rows
+}
+
+// timingRows are the precise-time measurements: latencies from the e2e
+// timing scenarios (timing.json) and the ARR calls of a follow-up tick.
+func timingRows(in inputs) []row {
+	var rows []row
+	secs := func(l *loadresult.Latency) string {
+		return fmt.Sprintf("p50 %s / p95 %s / max %s s (n=%d)", num(l.P50Ms/1000), num(l.P95Ms/1000), num(l.MaxMs/1000), l.N)
+	}
+	tm := in.timing
+	why := in.errs["timing"]
+	const readyMetric, readyTarget = "ARR Ready -> SessionReady, follow-ups", "p95 ≤ 5 s"
+	if tm != nil && tm.ReadyFollowUps != nil && tm.ReadyFollowUps.N > 0 {
+		l := tm.ReadyFollowUps
+		r := row{Metric: readyMetric, Value: secs(l), Baseline: none, Ratio: none, Target: readyTarget, Met: met(l.P95Ms <= 5000), V: l.P95Ms}
+		if b := tm.ReadyBaseline; b != nil && b.N > 0 {
+			r.Baseline, r.B, r.R = secs(b)+" follow-ups off", b.P95Ms, b.P95Ms/l.P95Ms
+			r.Ratio = ratio(r.R) + " faster (p95)"
+		}
+		rows = append(rows, r)
+	} else {
+		rows = append(rows, missing(readyMetric, readyTarget, why))
+	}
+	for _, p := range []struct {
+		metric, target string
+		l              *loadresult.Latency
+		ok             func(*loadresult.Latency) bool
+	}{
+		{"conversion finished -> ConversionSucceeded", "p95 ≤ 5 s", timingPart(tm, func(t *loadresult.Timing) *loadresult.Latency { return t.Conversion }),
+			func(l *loadresult.Latency) bool { return l.P95Ms <= 5000 }},
+		{"policy limit -> ARR stop call", "p95 ≤ 10 s, max ≤ 30 s, never early", timingPart(tm, func(t *loadresult.Timing) *loadresult.Latency { return t.PolicyStop }),
+			func(l *loadresult.Latency) bool { return l.P95Ms <= 10000 && l.MaxMs <= 30000 && l.MinMs >= -1 }},
+		{"warning instant -> SessionStopWarning", "p95 ≤ 10 s, max ≤ 30 s, never early", timingPart(tm, func(t *loadresult.Timing) *loadresult.Latency { return t.PolicyWarning }),
+			func(l *loadresult.Latency) bool { return l.P95Ms <= 10000 && l.MaxMs <= 30000 && l.MinMs >= -1 }},
+	} {
+		if p.l == nil || p.l.N == 0 {
+			rows = append(rows, missing(p.metric, p.target, why))
+			continue
+		}
+		rows = append(rows, row{Metric: p.metric, Value: secs(p.l) + ", earliest " + num(p.l.MinMs/1000) + " s", Baseline: none, Ratio: none,
+			Target: p.target, Met: met(p.ok(p.l)), V: p.l.P95Ms})
+	}
+
+	b := in.bench
+	var vals []string
+	ok, all := true, true
+	var total float64
+	for _, n := range []string{"1", "10", "100"} {
+		l, ok1 := b.metric("watch", "StartingTick/starting="+n, "arr-lists/tick")
+		g, ok2 := b.metric("watch", "StartingTick/starting="+n, "arr-gets/tick")
+		if !ok1 || !ok2 {
+			all = false
+			break
+		}
+		vals = append(vals, fmt.Sprintf("%s: %s List + %s GET", n, num(l), num(g)))
+		ok = ok && l == 1 && g == 0
+		total += l + g
+	}
+	const tickMetric, tickTarget = "ARR calls per follow-up tick, 1 / 10 / 100 starting", "1 List, 0 GETs each"
+	if all {
+		rows = append(rows, row{Metric: tickMetric, Value: strings.Join(vals, "; "), Baseline: "SDK pollers: 1 / 10 / 100 GETs per 2-10 s",
+			Ratio: none, Target: tickTarget, Met: met(ok), V: total})
+	} else {
+		why := in.errs["bench"]
+		if why == "" {
+			why = "no result in the benchmark output"
+		}
+		rows = append(rows, missing(tickMetric, tickTarget, why))
+	}
+	return rows
+}
+
+func timingPart(t *loadresult.Timing, f func(*loadresult.Timing) *loadresult.Latency) *loadresult.Latency {
+	if t == nil {
+		return nil
+	}
+	return f(t)
 }
 
 // printTable writes the rows as an aligned table and a line naming the
