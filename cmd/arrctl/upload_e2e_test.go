@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+
+	"github.com/arrops/arrops/internal/azurite"
+	"github.com/arrops/arrops/internal/functest"
+	"github.com/arrops/arrops/internal/stack"
+	"github.com/arrops/arrops/internal/syncbuf"
+)
+
+// TestUploadEndToEnd runs arrctl upload against the local stack with the
+// Event Grid stand-in (what make run runs), through every exit code: a
+// .glb converts (0, the output URI printed), an empty .fbx is rejected (3),
+// a .txt is refused before uploading (2), and a missing output container
+// fails the conversion at once, naming it (1).
+func TestUploadEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped with -short")
+	}
+	if _, err := azurite.FindBin(); err != nil && os.Getenv("CI") == "" {
+		t.Skipf("azurite is not installed (npm ci): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	logs := &syncbuf.Buffer{}
+	st, err := stack.Start(ctx, stack.Options{
+		SimArgs:    []string{"-conversion-after", "2s"},
+		Settings:   map[string]string{"WATCH_SCHEDULE": "*/1 * * * * *"},
+		BlobEvents: true,
+		Log:        logs,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		st.Stop()
+		if t.Failed() {
+			t.Logf("stack logs:\n%s", logs.String())
+		}
+	}()
+	dir := t.TempDir()
+	// The settings file make run writes, found from a folder below it.
+	writeSettingsFile(t, filepath.Join(dir, "local.settings.json"), st.Settings)
+	sub := filepath.Join(dir, "models", "plant")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(sub)
+	if err := os.WriteFile("plant.glb", functest.SampleGLB, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("empty.fbx", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("notes.txt", []byte("text"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	arrctl := func(args ...string) (int, string, string) {
+		t.Helper()
+		var out, errw bytes.Buffer
+		code := run(ctx, append([]string{"arrctl"}, args...), func(string) string { return "" }, strings.NewReader(""), &out, &errw)
+		return code, out.String(), errw.String()
+	}
+
+	began := time.Now()
+	code, out, errOut := arrctl("upload", "plant.glb", "--as", "site-7/plant.glb", "--timeout", "40s")
+	if code != exitOK {
+		t.Fatalf("upload .glb: exit %d\n%s\n%s", code, out, errOut)
+	}
+	f := keyValues(out)
+	if f["status"] != "Succeeded" || !strings.HasSuffix(f["output"], "/arr-output/site-7/plant.arrAsset") || !strings.Contains(errOut, "Succeeded") {
+		t.Errorf("upload printed %q, progress %q", out, errOut)
+	}
+	t.Logf("arrctl upload .glb to Succeeded: %s", time.Since(began).Round(time.Millisecond))
+
+	if code, out, errOut = arrctl("upload", "empty.fbx", "--timeout", "40s"); code != exitRejected ||
+		!strings.Contains(out, "EmptyBlob") || !strings.Contains(errOut, "rejected") {
+		t.Errorf("upload empty .fbx: exit %d, want %d\n%s\n%s", code, exitRejected, out, errOut)
+	}
+	if code, _, errOut = arrctl("upload", "notes.txt"); code != exitUsage || !strings.Contains(errOut, "not a format ARR converts") {
+		t.Errorf("upload .txt: exit %d, want %d: %s", code, exitUsage, errOut)
+	}
+
+	blobs, err := azblob.NewClientFromConnectionString(st.Azurite.ConnectionString(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := blobs.DeleteContainer(ctx, "arr-output", nil); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut = arrctl("upload", "plant.glb", "--timeout", "40s"); code != exitFailure ||
+		!strings.Contains(out, "OutputContainerNotFound") || !strings.Contains(errOut, `"arr-output"`) {
+		t.Errorf("upload with no output container: exit %d, want %d\n%s\n%s", code, exitFailure, out, errOut)
+	}
+}
