@@ -16,7 +16,6 @@ import (
 
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/config"
-	"github.com/arrops/arrops/functions/convert"
 )
 
 // runUpload uploads a model into the input container, as any storage client
@@ -73,7 +72,7 @@ func runUpload(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("upload %s/%s: %w", cfg.InputContainer, name, err)
 	}
 	etag := strings.Trim(string(*resp.ETag), `"`)
-	id := convert.ConversionID(cfg.InputContainer, name, etag)
+	id := arrops.ConversionID(cfg.InputContainer, name, etag)
 	if *noWait {
 		prog.Done()
 		fmt.Fprintln(e.stdout, id)
