@@ -61,6 +61,9 @@ Commands:
   report       usage and cost totals (same numbers as GET /api/report)
   watch ID     print each status change of a session until it ends or Ctrl-C
   upload FILE  upload a model into the input container and follow its conversion
+  audit        list the command audit rows (one per delivery), newest first
+  events       print session and conversion events (--follow to keep reading)
+  send FILE|-  send a raw command body to arr-commands and print the reply
 
 Settings are read from the environment, then from the Values of
 local.settings.json: the one in this folder or the nearest folder above it
@@ -114,6 +117,9 @@ func subcommands() []subcommand {
 		{"report", runReport},
 		{"watch", runWatch},
 		{"upload", runUpload},
+		{"audit", runAudit},
+		{"events", runEvents},
+		{"send", runSend},
 	}
 }
 
@@ -155,7 +161,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return fail(stderr, c.run(ctx, e, rest[1:]))
 		}
 	}
-	return fail(stderr, usagef("unknown command %q (want start, stop, extend, sessions, conversions, report, watch or upload; see arrctl -h)", rest[0]))
+	return fail(stderr, usagef("unknown command %q (want start, stop, extend, sessions, conversions, report, watch, upload, audit, events or send; see arrctl -h)", rest[0]))
 }
 
 // fail prints err as one line on stderr and returns its exit code.
