@@ -47,3 +47,6 @@ func (s *Stack) startBlobEvents(ctx context.Context, log io.Writer) error {
 	}()
 	return nil
 }
+
+// InputContainer is the container whose uploads convert.
+func (s *Stack) InputContainer() string { return setting(s.Settings, "ARR_INPUT_CONTAINER") }
