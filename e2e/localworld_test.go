@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -57,7 +56,10 @@ func TestLocalWorld(t *testing.T) {
 		"ARR_CURRENCY": "EUR", "ARR_RATE_STANDARD_PER_HOUR": "2.5", "ARR_RATE_PREMIUM_PER_HOUR": "7.5",
 		"WATCH_SCHEDULE": "*/1 * * * * *",
 	}})
-	ports := freePorts(t, 5)
+	var ports []string
+	for _, p := range secretFreePorts(t, 5) {
+		ports = append(ports, strconv.Itoa(p))
+	}
 	ls := &localstack{t: t, ctx: ctx, bin: bin, logs: &syncbuf.Buffer{}, args: []string{
 		"-bin", bin, "-data", filepath.Join(dir, "data"), "-settings", settings,
 		"-sim-port", ports[0], "-devhost-port", ports[1], "-blob-port", ports[2], "-queue-port", ports[3], "-table-port", ports[4],
@@ -291,24 +293,6 @@ func buildLocalstack(ctx context.Context, t *testing.T) string {
 		t.Fatalf("go build ./cmd/localstack: %v\n%s", err, out)
 	}
 	return bin
-}
-
-func freePorts(t *testing.T, n int) []string {
-	t.Helper()
-	var out []string
-	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		out = append(out, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return out
 }
 
 func writeJSON(t *testing.T, path string, v any) {

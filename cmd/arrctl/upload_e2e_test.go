@@ -12,10 +12,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
-	"github.com/arrops/arrops/internal/azurite"
 	"github.com/arrops/arrops/internal/functest"
 	"github.com/arrops/arrops/internal/stack"
-	"github.com/arrops/arrops/internal/syncbuf"
 )
 
 // TestUploadEndToEnd runs arrctl upload, send, audit and events against the local stack with the
@@ -24,30 +22,13 @@ import (
 // a .txt is refused before uploading (2), and a missing output container
 // fails the conversion at once, naming it (1).
 func TestUploadEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test: skipped with -short")
-	}
-	if _, err := azurite.FindBin(); err != nil && os.Getenv("CI") == "" {
-		t.Skipf("azurite is not installed (npm ci): %v", err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	logs := &syncbuf.Buffer{}
-	st, err := stack.Start(ctx, stack.Options{
+	st := startStack(t, ctx, stack.Options{
 		SimArgs:    []string{"-conversion-after", "2s"},
 		Settings:   map[string]string{"WATCH_SCHEDULE": "*/1 * * * * *"},
 		BlobEvents: true,
-		Log:        logs,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		st.Stop()
-		if t.Failed() {
-			t.Logf("stack logs:\n%s", logs.String())
-		}
-	}()
 	dir := t.TempDir()
 	// The settings file make run writes, found from a folder below it.
 	writeSettingsFile(t, filepath.Join(dir, "local.settings.json"), st.Settings)
