@@ -81,8 +81,8 @@ func ParseCommand(body []byte) (Command, error) {
 			if c.MaxLeaseTimeMinutes == nil {
 				return c, Errorf(EINVALID, "extend needs maxLeaseTimeMinutes")
 			}
-			if m := *c.MaxLeaseTimeMinutes; m < 1 || m > MaxLeaseMinutes {
-				return c, Errorf(EINVALID, "maxLeaseTimeMinutes %d is outside 1..%d", m, MaxLeaseMinutes)
+			if err := ValidateLease(*c.MaxLeaseTimeMinutes); err != nil {
+				return c, err
 			}
 		}
 	case ActionConvert:

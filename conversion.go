@@ -1,10 +1,13 @@
 package arrops
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"path"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // ConversionStatus is the lifecycle state of an ARR asset conversion.
@@ -76,4 +79,30 @@ func (c *Conversion) Duration() time.Duration {
 		return 0
 	}
 	return c.CompletedAt.Sub(c.CreatedAt)
+}
+
+// ConversionID derives the conversion id from container, path and eTag: the
+// same upload always maps to the same id (a redelivered event is a no-op) and a
+// re-upload (new eTag) to a new one. The readable part is the sanitised path;
+// a hash keeps it unique and within ARR's 256 characters.
+func ConversionID(container, blobPath, etag string) string {
+	sum := sha256.Sum256([]byte(container + "\x00" + blobPath + "\x00" + etag))
+	h := hex.EncodeToString(sum[:10])
+	var b strings.Builder
+	for _, r := range strings.TrimSuffix(blobPath, path.Ext(blobPath)) {
+		switch {
+		case r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)), r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	readable := strings.Trim(b.String(), "_")
+	if max := MaxIDLength - len(h) - 1; len(readable) > max {
+		readable = readable[len(readable)-max:]
+	}
+	if readable == "" {
+		return h
+	}
+	return readable + "-" + h
 }

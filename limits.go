@@ -39,6 +39,10 @@ const (
 	// Azure Remote Rendering.
 	MaxIDLength     = 256  // session and conversion ids: letters, digits, '-', '_'
 	MaxLeaseMinutes = 1440 // maxLeaseTimeMinutes of a session
+	// MinLeaseMinutes: ARR takes 0, but its lease counts from Ready, so a
+	// 0-minute lease would end a session the moment it became usable, after
+	// its start was billed: arrops accepts 1..1440 for start and extend alike.
+	MinLeaseMinutes = 1
 
 	// Blob storage.
 	BlobMaxNameLength = 1024

@@ -69,10 +69,11 @@ func ValidateID(id string) error {
 	return nil
 }
 
-// ValidateLease checks a lease for a new session (0..1440 minutes).
+// ValidateLease checks a lease for start and extend (1..1440 minutes; see
+// MinLeaseMinutes for why not 0).
 func ValidateLease(minutes int) error {
-	if minutes < 0 || minutes > MaxLeaseMinutes {
-		return Errorf(EINVALID, "maxLeaseTimeMinutes %d is outside 0..%d", minutes, MaxLeaseMinutes)
+	if minutes < MinLeaseMinutes || minutes > MaxLeaseMinutes {
+		return Errorf(EINVALID, "maxLeaseTimeMinutes %d is outside %d..%d (the lease counts from Ready: 0 would end the session as it becomes Ready)", minutes, MinLeaseMinutes, MaxLeaseMinutes)
 	}
 	return nil
 }

@@ -277,7 +277,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	} else {
 		c.DefaultSize = sz
 	}
-	c.DefaultLease = r.integer("ARR_DEFAULT_LEASE_MINUTES", 1, arrops.MaxLeaseMinutes)
+	c.DefaultLease = r.integer("ARR_DEFAULT_LEASE_MINUTES", arrops.MinLeaseMinutes, arrops.MaxLeaseMinutes)
 
 	c.StorageConnectionString = r.str("AzureWebJobsStorage")
 	c.TableServiceURL = r.url("AzureWebJobsStorage__tableServiceUri")

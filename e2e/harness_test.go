@@ -114,7 +114,7 @@ func (s *system) fire(function string) {
 func (s *system) fireStatus(function string) (int, string) {
 	s.t.Helper()
 	req, _ := http.NewRequestWithContext(s.ctx, http.MethodPost, s.stack.DevhostURL+"/admin/functions/"+function, strings.NewReader("{}"))
-	req.Header.Set("x-functions-key", devhost.DevFunctionKey)
+	req.Header.Set("x-functions-key", devhost.DevMasterKey)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

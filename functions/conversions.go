@@ -49,7 +49,9 @@ func ConversionEvent(c *arrops.Conversion, now time.Time) (arrops.Event, bool) {
 	switch c.Status {
 	case arrops.ConversionSucceeded:
 		ev.Type = arrops.EventConversionSucceeded
-	case arrops.ConversionFailed, arrops.ConversionCancelled:
+	case arrops.ConversionFailed, arrops.ConversionCancelled, arrops.ConversionRejected:
+		// A rejected upload is announced too (README, Events): the uploader
+		// learns why nothing converts.
 		ev.Type = arrops.EventConversionFailed
 	default:
 		return ev, false

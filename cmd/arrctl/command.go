@@ -30,7 +30,7 @@ func runStart(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("start")
 	id := fs.String("session-id", "", "session id (letters, digits, '-', '_'); default: derived from the message id")
 	size := fs.String("size", "", "Standard or Premium (default: ARR_DEFAULT_SIZE)")
-	lease := fs.Int("lease", -1, "maximum lease in minutes, 0..1440 (default: ARR_DEFAULT_LEASE_MINUTES)")
+	lease := fs.Int("lease", -1, "maximum lease in minutes, 1..1440, counted from Ready (default: ARR_DEFAULT_LEASE_MINUTES)")
 	by := fs.String("requested-by", defaultRequester(e.getenv), "requester recorded with the session")
 	tags := tagsFlag{}
 	fs.Var(tags, "tag", "tag key=value (repeatable)")
@@ -135,8 +135,8 @@ func runSimpleCommand(ctx context.Context, e *env, args []string, action arrops.
 		return usagef("%s: session id: %s", action, arrops.ErrorMessage(err))
 	}
 	if action == arrops.ActionExtend {
-		if *lease < 1 || *lease > arrops.MaxLeaseMinutes {
-			return usagef("extend: --lease %d is outside 1..%d", *lease, arrops.MaxLeaseMinutes)
+		if err := arrops.ValidateLease(*lease); err != nil {
+			return usagef("extend: --lease: %s", arrops.ErrorMessage(err))
 		}
 		cmd.MaxLeaseTimeMinutes = lease
 	}

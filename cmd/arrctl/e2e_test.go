@@ -28,32 +28,12 @@ import (
 // the hostname, sessions lists the session, stop stops it, a rejected command
 // exits 3, and the CLI report's totals equal the HTTP report's.
 func TestEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test: skipped with -short")
-	}
-	if _, err := azurite.FindBin(); err != nil && os.Getenv("CI") == "" {
-		t.Skipf("azurite is not installed (npm ci): %v", err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	logs := &syncbuf.Buffer{}
-	st, err := stack.Start(ctx, stack.Options{
+	st := startStack(t, ctx, stack.Options{
 		SimArgs:  []string{"-ready-after", "2s"},
 		Settings: map[string]string{"WATCH_SCHEDULE": "*/1 * * * * *"},
-		Log:      logs,
 	})
-	if err != nil {
-		if strings.Contains(err.Error(), "go build") && os.Getenv("CI") == "" {
-			t.Skipf("the local stack does not build yet: %v", err)
-		}
-		t.Fatal(err)
-	}
-	defer func() {
-		st.Stop()
-		if t.Failed() {
-			t.Logf("stack logs:\n%s", logs.String())
-		}
-	}()
 	settings := filepath.Join(t.TempDir(), "absent.json") // settings come from the environment only
 	arrctl := func(args ...string) (int, string, string) {
 		t.Helper()
@@ -209,4 +189,33 @@ func assertNoReplyQueues(t *testing.T, ctx context.Context, st *stack.Stack) {
 			t.Errorf("reply queue %s left behind", deref(q.Name))
 		}
 	}
+}
+
+// startStack starts the local system for an end-to-end test (skipped with
+// -short, or without Azurite outside CI) and stops it at cleanup, printing
+// its logs when the test failed.
+func startStack(t *testing.T, ctx context.Context, opts stack.Options) *stack.Stack {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped with -short")
+	}
+	if _, err := azurite.FindBin(); err != nil && os.Getenv("CI") == "" {
+		t.Skipf("azurite is not installed (npm ci): %v", err)
+	}
+	logs := &syncbuf.Buffer{}
+	opts.Log = logs
+	st, err := stack.Start(ctx, opts)
+	if err != nil {
+		if strings.Contains(err.Error(), "go build") && os.Getenv("CI") == "" {
+			t.Skipf("the local stack does not build yet: %v", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		st.Stop()
+		if t.Failed() {
+			t.Logf("stack logs:\n%s", logs.String())
+		}
+	})
+	return st
 }

@@ -60,15 +60,20 @@ Commands:
   conversions  list conversion records, newest first
   report       usage and cost totals (same numbers as GET /api/report)
   watch ID     print each status change of a session until it ends or Ctrl-C
+  upload FILE  upload a model into the input container and follow its conversion
+  audit        list the command audit rows (one per delivery), newest first
+  events       print session and conversion events (--follow to keep reading)
+  send FILE|-  send a raw command body to arr-commands and print the reply
 
 Settings are read from the environment, then from the Values of
-./local.settings.json (--settings). Run "arrctl <command> -h" for its flags.
+local.settings.json: the one in this folder or the nearest folder above it
+inside the checkout, or --settings FILE. Run "arrctl <command> -h" for its flags.
 
 Exit codes:
   0  success
   1  operational failure (timeout, storage, ARR or messaging error)
   2  usage error (unknown command, bad flag or value, invalid settings)
-  3  command rejected by arrops
+  3  command rejected by arrops (upload: the upload was rejected)
 `
 
 // env is what a subcommand runs with: streams, settings and the ways to reach
@@ -111,6 +116,10 @@ func subcommands() []subcommand {
 		{"conversions", runConversions},
 		{"report", runReport},
 		{"watch", runWatch},
+		{"upload", runUpload},
+		{"audit", runAudit},
+		{"events", runEvents},
+		{"send", runSend},
 	}
 }
 
@@ -119,7 +128,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	e := &env{stdout: stdout, stderr: stderr, stdin: stdin, getenv: getenv, now: time.Now, tty: isTerminal(stderr)}
 	fs := flag.NewFlagSet("arrctl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&e.settingsPath, "settings", "local.settings.json", "local.settings.json to read after the environment")
+	fs.StringVar(&e.settingsPath, "settings", settingsName, "settings file to read after the environment (default: the local.settings.json of this folder or the nearest one above it in the checkout)")
 	if len(args) == 0 {
 		args = []string{"arrctl"}
 	}
@@ -130,6 +139,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	if err != nil {
 		return fail(stderr, usagef("%v", err))
+	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "settings" })
+	if !explicit {
+		if wd, err := os.Getwd(); err == nil {
+			e.settingsPath = findSettings(wd)
+		}
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
@@ -145,7 +161,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return fail(stderr, c.run(ctx, e, rest[1:]))
 		}
 	}
-	return fail(stderr, usagef("unknown command %q (want start, stop, extend, sessions, conversions, report or watch; see arrctl -h)", rest[0]))
+	return fail(stderr, usagef("unknown command %q (want start, stop, extend, sessions, conversions, report, watch, upload, audit, events or send; see arrctl -h)", rest[0]))
 }
 
 // fail prints err as one line on stderr and returns its exit code.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"iter"
+	"time"
 
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/report"
@@ -12,6 +14,8 @@ import (
 type records interface {
 	report.Records
 	GetSession(ctx context.Context, id string) (*arrops.Session, error)
+	GetConversion(ctx context.Context, id string) (*arrops.Conversion, error)
+	AuditByDay(ctx context.Context, from, to time.Time) iter.Seq2[*arrops.CommandAudit, error]
 }
 
 // records opens the Table Storage records with the configured settings.

@@ -10,5 +10,6 @@
 //	        [-function-key key] [-sb-local] [-functions a,b]
 //
 // Fire any function now with POST /admin/functions/<name> and an optional body
-// {"input":"..."}.
+// {"input":"..."}; the admin API needs the master key (x-functions-key or
+// ?code=; setting DEVHOST_MASTER_KEY, default devhost-local-master-key).
 package main

@@ -113,18 +113,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 	fmt.Fprintf(stdout, `
 arrops is running locally:
   ARR simulator   %s  (account %s)
-  devhost         %s  (HTTP functions under /api/, admin API under /admin/functions/<name>)
+  devhost         %s  (HTTP functions under /api/, admin API under /admin/functions/<name> with x-functions-key: %s)
   Azurite         blob %s, queue %s, table %s
+  uploads to %s become BlobCreated events on arr-blob-created (Event Grid stand-in)
 
 Next steps, in another terminal:
   go run ./cmd/arrctl start --size Standard --requested-by me     # waits for Ready, prints the hostname
+  go run ./cmd/arrctl upload model.glb                            # converts it; prints the .arrAsset URI
   go run ./cmd/arrctl sessions
   go run ./cmd/arrctl report
   open %s/api/report?format=html&code=%s
 
 Press Ctrl-C to stop everything.
-`, st.SimURL, stack.AccountID, st.DevhostURL, st.Azurite.BlobEndpoint, st.Azurite.QueueEndpoint, st.Azurite.TableEndpoint,
-		st.DevhostURL, getenvOr(getenv, "DEVHOST_FUNCTION_KEY", devhost.DevFunctionKey))
+`, st.SimURL, stack.AccountID, st.DevhostURL, getenvOr(getenv, "DEVHOST_MASTER_KEY", devhost.DevMasterKey), st.Azurite.BlobEndpoint, st.Azurite.QueueEndpoint, st.Azurite.TableEndpoint,
+		st.Azurite.BlobEndpoint+"/"+st.InputContainer(), st.DevhostURL, getenvOr(getenv, "DEVHOST_FUNCTION_KEY", devhost.DevFunctionKey))
 	if err := writeSettings(*settingsF, st, stdout); err != nil {
 		return err
 	}

@@ -73,7 +73,11 @@ func TestPackagedHandlerStartsUnderDevhost(t *testing.T) {
 	call := func(method, path string) (int, []byte) {
 		t.Helper()
 		req, _ := http.NewRequestWithContext(ctx, method, st.DevhostURL+path, strings.NewReader("{}"))
-		req.Header.Set("x-functions-key", devhost.DevFunctionKey)
+		key := devhost.DevFunctionKey
+		if strings.HasPrefix(path, "/admin/") {
+			key = devhost.DevMasterKey
+		}
+		req.Header.Set("x-functions-key", key)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

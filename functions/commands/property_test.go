@@ -84,9 +84,9 @@ func genCommand(r *rand.Rand, n int) (body string, valid bool) {
 		}
 	}
 	if r.IntN(2) == 0 {
-		lease := []int{0, 30, arrops.MaxLeaseMinutes, arrops.MaxLeaseMinutes + 1, -1}[r.IntN(5)]
+		lease := []int{0, arrops.MinLeaseMinutes, 30, arrops.MaxLeaseMinutes, arrops.MaxLeaseMinutes + 1, -1}[r.IntN(6)]
 		m["maxLeaseTimeMinutes"] = lease
-		if (start && (lease < 0 || lease > arrops.MaxLeaseMinutes)) || (extend && (lease < 1 || lease > arrops.MaxLeaseMinutes)) {
+		if (start || extend) && (lease < arrops.MinLeaseMinutes || lease > arrops.MaxLeaseMinutes) {
 			invalid()
 		}
 	} else if extend {

@@ -116,16 +116,19 @@ func (h *handler) event(ctx context.Context, ev *trigger.BlobEvent) error {
 		// The event's subject is outside input: a rejected name may be over
 		// any limit, and its record must still fit a Table property.
 		c.InputContainer, c.InputPath = arrops.Clip(c.InputContainer, arrops.MaxTextBytes), arrops.Clip(c.InputPath, 4*arrops.BlobMaxNameLength)
-		_, created, err := h.recs.CreateConversion(ctx, c)
+		stored, created, err := h.recs.CreateConversion(ctx, c)
 		if err != nil {
 			return fmt.Errorf("record rejected conversion %s: %w", id, err)
 		}
 		if created {
 			log.Info("upload rejected", "code", rej.Code, "reason", rej.Reason)
-		} else {
+		} else if stored.Announced == stored.Status {
 			log.Info("blob event redelivered; rejection already recorded", "code", rej.Code)
+			return nil
 		}
-		return nil
+		// Announced as ConversionFailed; a redelivery finishes an
+		// announcement a crash interrupted.
+		return h.announce(ctx, stored)
 	}
 	if verr != nil {
 		return verr
@@ -286,17 +289,7 @@ func (h *handler) record(ctx context.Context, c, side *arrops.Conversion, answer
 		return nil, fmt.Errorf("record conversion %s: %w", c.ID, err)
 	}
 	if stored.Status.Terminal() {
-		bus, err := h.Bus.Get(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("open messaging: %w", err)
-		}
-		var out functions.BlobReader
-		if h.Blobs != nil && stored.Status != arrops.ConversionRejected {
-			if out, err = h.Blobs.Get(ctx); err != nil {
-				return nil, fmt.Errorf("open blob reader: %w", err)
-			}
-		}
-		if _, err := functions.SyncConversion(ctx, h.recs, bus, out, stored, &arr.Conversion{ID: c.ID, Status: arr.ConversionStatus(stored.Status)}, h.now); err != nil {
+		if err := h.announce(ctx, stored); err != nil {
 			return nil, err
 		}
 	}
@@ -304,4 +297,21 @@ func (h *handler) record(ctx context.Context, c, side *arrops.Conversion, answer
 		functions.KickFollowUps(ctx, h.FollowUps, h.now, h.log)
 	}
 	return stored, nil
+}
+
+// announce publishes the terminal conversion c once (functions.SyncConversion
+// claims, publishes and clears).
+func (h *handler) announce(ctx context.Context, c *arrops.Conversion) error {
+	bus, err := h.Bus.Get(ctx)
+	if err != nil {
+		return fmt.Errorf("open messaging: %w", err)
+	}
+	var out functions.BlobReader
+	if h.Blobs != nil && c.Status != arrops.ConversionRejected {
+		if out, err = h.Blobs.Get(ctx); err != nil {
+			return fmt.Errorf("open blob reader: %w", err)
+		}
+	}
+	_, err = functions.SyncConversion(ctx, h.recs, bus, out, c, &arr.Conversion{ID: c.ID, Status: arr.ConversionStatus(c.Status)}, h.now)
+	return err
 }

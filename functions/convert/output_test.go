@@ -44,3 +44,26 @@ func TestOutputContainerChecked(t *testing.T) {
 	}
 	assertNoSAS(t, e)
 }
+
+// TestRejectionAnnounced: a rejected upload is announced once as
+// ConversionFailed with its code (README, Events), also when the event is
+// delivered again.
+func TestRejectionAnnounced(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Azurite")
+	}
+	e := newEnv(t, nil, arrsim.Options{})
+	ev := functest.BlobEvent{Container: "arr-input", Path: "empty.fbx", ETag: "0x1", Size: 0}
+	for range 2 {
+		if code := e.deliver(ev.JSON(t)); code != http.StatusOK {
+			t.Fatalf("HTTP %d", code)
+		}
+	}
+	evs := e.events()
+	if len(evs) != 1 || evs[0].Type != arrops.EventConversionFailed || evs[0].ErrorCode != RejectEmpty || evs[0].InputBlob != "arr-input/empty.fbx" {
+		t.Fatalf("events %+v, want one ConversionFailed EmptyBlob", evs)
+	}
+	if r := e.record(ConversionID("arr-input", "empty.fbx", "0x1")); r == nil || r.Announced != arrops.ConversionRejected || !r.AnnounceClaimedAt.IsZero() {
+		t.Errorf("record %+v: the announcement is not recorded as done", r)
+	}
+}

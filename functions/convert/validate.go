@@ -1,8 +1,6 @@
 package convert
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"path"
 	"strings"
@@ -115,30 +113,10 @@ func checkName(p string) error {
 	return nil
 }
 
-// ConversionID derives the conversion id from container, path and eTag: the
-// same upload always maps to the same id (a redelivered event is a no-op) and a
-// re-upload (new eTag) to a new one. The readable part is the sanitised path;
-// a hash keeps it unique and within ARR's 256 characters.
+// ConversionID is arrops.ConversionID: the id convert gives the upload of
+// container/blobPath at eTag (arrctl upload computes it too).
 func ConversionID(container, blobPath, etag string) string {
-	sum := sha256.Sum256([]byte(container + "\x00" + blobPath + "\x00" + etag))
-	h := hex.EncodeToString(sum[:10])
-	var b strings.Builder
-	for _, r := range strings.TrimSuffix(blobPath, path.Ext(blobPath)) {
-		switch {
-		case r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)), r == '-', r == '_':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
-		}
-	}
-	readable := strings.Trim(b.String(), "_")
-	if max := arrops.MaxIDLength - len(h) - 1; len(readable) > max {
-		readable = readable[len(readable)-max:]
-	}
-	if readable == "" {
-		return h
-	}
-	return readable + "-" + h
+	return arrops.ConversionID(container, blobPath, etag)
 }
 
 const gltfNote = ".gltf references side files (.bin, textures): they must be uploaded next to it before the conversion reads them"

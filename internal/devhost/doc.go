@@ -41,7 +41,9 @@
 //   - functionTimeout (default 30 minutes here): the handler is killed and
 //     restarted, and the invocation counts as failed.
 //
-// The admin API: POST /admin/functions/<name> with an optional {"input":"..."}
+// The admin API needs the master key (x-functions-key or ?code=; setting
+// DEVHOST_MASTER_KEY, default DevMasterKey), as the host's does; a function key
+// is refused with 401. POST /admin/functions/<name> with an optional {"input":"..."}
 // fires any non-HTTP function now and answers 202 once the invocation succeeded
 // (502 with the reason if it failed); GET /admin/host/status reports the state.
 package devhost

@@ -242,7 +242,7 @@ func TestTimerPayloadsMatchFixtures(t *testing.T) {
 func adminFire(t testing.TB, r *running, function, input string) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"input": input})
-	resp, err := http.Post(r.url+"/admin/functions/"+function, "application/json", strings.NewReader(string(body)))
+	resp, err := http.Post(r.url+"/admin/functions/"+function+"?code="+DevMasterKey, "application/json", strings.NewReader(string(body)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -512,14 +512,16 @@ func TestAdminInvoke(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		want int
-	}{{"nothing", http.StatusNotFound}, {"report", http.StatusBadRequest}} {
-		resp, err := http.Post(r.url+"/admin/functions/"+tt.name, "application/json", nil)
+		key  string
+	}{{"nothing", http.StatusNotFound, DevMasterKey}, {"report", http.StatusBadRequest, DevMasterKey},
+		{"watch", http.StatusUnauthorized, DevFunctionKey}, {"watch", http.StatusUnauthorized, ""}} {
+		resp, err := http.Post(r.url+"/admin/functions/"+tt.name+"?code="+tt.key, "application/json", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
 		if resp.StatusCode != tt.want {
-			t.Errorf("admin %s: %d, want %d", tt.name, resp.StatusCode, tt.want)
+			t.Errorf("admin %s with key %q: %d, want %d", tt.name, tt.key, resp.StatusCode, tt.want)
 		}
 	}
 }

@@ -22,6 +22,11 @@ import (
 // is a fixed, public development value (printed at start), not a secret.
 const DevFunctionKey = "devhost-local-function-key"
 
+// DevMasterKey is the master key devhost's admin API (/admin/...) accepts
+// when none is configured; like the host, it takes no function key there.
+// A fixed, public development value, not a secret.
+const DevMasterKey = "devhost-local-master-key"
+
 // Options configure a Host.
 type Options struct {
 	// Root is the deployment root holding host.json and the function folders.
@@ -33,6 +38,9 @@ type Options struct {
 	// FunctionKey is the key for authLevel function/admin routes; default the
 	// setting DEVHOST_FUNCTION_KEY, else DevFunctionKey.
 	FunctionKey string
+	// MasterKey is the key of the admin API; default the setting
+	// DEVHOST_MASTER_KEY, else DevMasterKey.
+	MasterKey string
 	// ServiceBusLocal forces Service Bus triggers onto Azurite queues.
 	ServiceBusLocal bool
 	// Functions, when set, limits devhost to these functions (like func start --functions).
@@ -60,6 +68,7 @@ type Host struct {
 	sup      *Supervisor
 	inv      *Invoker
 	key      string
+	master   string
 	loc      *time.Location
 	now      func() time.Time
 
@@ -131,6 +140,13 @@ func New(opts Options) (*Host, error) {
 	}
 	if h.key == "" {
 		h.key = DevFunctionKey
+	}
+	h.master = opts.MasterKey
+	if h.master == "" {
+		h.master, _ = settings.Get("DEVHOST_MASTER_KEY")
+	}
+	if h.master == "" {
+		h.master = DevMasterKey
 	}
 	if app.Host.EnableForwardingHTTPRequest {
 		h.log.Warn("host.json enableForwardingHttpRequest is true; devhost sends invocation payloads for HTTP triggers anyway")
@@ -359,6 +375,9 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if h.key == DevFunctionKey {
 		h.log.Info("function key for authLevel function routes (dev value)", "key", DevFunctionKey)
+	}
+	if h.master == DevMasterKey {
+		h.log.Info("master key for the admin API /admin/... (dev value)", "key", DevMasterKey)
 	}
 
 	var workers sync.WaitGroup

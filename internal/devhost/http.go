@@ -16,8 +16,8 @@ import (
 
 func (h *Host) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /admin/functions/{name}", h.serveAdminInvoke)
-	mux.HandleFunc("GET /admin/host/status", h.serveStatus)
+	mux.HandleFunc("POST /admin/functions/{name}", h.adminOnly(h.serveAdminInvoke))
+	mux.HandleFunc("GET /admin/host/status", h.adminOnly(h.serveStatus))
 	prefix := "/"
 	if h.app.Host.RoutePrefix != "" {
 		prefix = "/" + h.app.Host.RoutePrefix + "/"
@@ -140,12 +140,27 @@ func (h *Host) serveHTTPTrigger(w http.ResponseWriter, r *http.Request) {
 	writeHTTPOutput(w, outputValue(resp, outName), h)
 }
 
-func (h *Host) validKey(r *http.Request) bool {
+func (h *Host) validKey(r *http.Request) bool { return keyIs(r, h.key) }
+
+// keyIs reports whether the request carries want as x-functions-key or ?code=.
+func keyIs(r *http.Request, want string) bool {
 	got := r.Header.Get("x-functions-key")
 	if got == "" {
 		got = r.URL.Query().Get("code")
 	}
-	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(h.key)) == 1
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// adminOnly guards the admin API with the master key, as the host does: a
+// function key is not enough.
+func (h *Host) adminOnly(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !keyIs(r, h.master) {
+			http.Error(w, "unauthorized: the admin API needs the master key as x-functions-key or ?code= (setting DEVHOST_MASTER_KEY; default "+DevMasterKey+")", http.StatusUnauthorized)
+			return
+		}
+		next(w, r)
+	}
 }
 
 // writeHTTPOutput translates Outputs.<res> ({statusCode, headers, body}, keys

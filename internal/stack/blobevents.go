@@ -18,7 +18,7 @@ import (
 // state is loaded (or, on the first run, the existing blobs recorded) before
 // Start returns, so every upload after that is announced.
 func (s *Stack) startBlobEvents(ctx context.Context, log io.Writer) error {
-	cs := s.Azurite.ConnectionString()
+	cs := s.Settings["AzureWebJobsStorage"] // the handler's account
 	blobs, err := azblob.NewClientFromConnectionString(cs, nil)
 	if err != nil {
 		return fmt.Errorf("blob events: %w", err)
@@ -47,3 +47,6 @@ func (s *Stack) startBlobEvents(ctx context.Context, log io.Writer) error {
 	}()
 	return nil
 }
+
+// InputContainer is the container whose uploads convert.
+func (s *Stack) InputContainer() string { return setting(s.Settings, "ARR_INPUT_CONTAINER") }

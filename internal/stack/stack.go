@@ -173,7 +173,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	// Containers, queues and tables exist before anything uses them, as
 	// the Bicep makes them exist in Azure.
-	if err := LocalResources(s.Settings).Ensure(ctx, s.Azurite.ConnectionString()); err != nil {
+	// On the account the handler uses (a test may give it another one).
+	if err := LocalResources(s.Settings).Ensure(ctx, s.Settings["AzureWebJobsStorage"]); err != nil {
 		return nil, fmt.Errorf("create the storage resources: %w", err)
 	}
 	if opts.BlobEvents {
