@@ -16,9 +16,9 @@ const (
 // Bounds on what a record keeps of ARR's output files: a model with
 // thousands of missing textures must not blow the 64 KiB table entity.
 const (
-	MaxConversionMessages      = 10  // warnings, and errors, kept per conversion
-	MaxConversionMessageLength = 300 // characters per kept message
-	MaxConversionSettingsJSON  = 2048
+	MaxConversionMessages      = 10   // warnings, and errors, kept per conversion
+	MaxConversionMessageLength = 300  // bytes per kept message, JSON-encoded
+	MaxConversionSettingsJSON  = 2048 // bytes of the applied settings, JSON-encoded
 )
 
 // ConversionDetails is what arrops keeps of a finished conversion's output

@@ -29,7 +29,7 @@ func ParseResultFile(b []byte) (*arrops.ConversionDetails, error) {
 	for _, e := range entries {
 		switch {
 		case e["result"] != nil:
-			d.Result = arrops.ConversionResult(clip(text(e["result"]), 64))
+			d.Result = arrops.ConversionResult(arrops.Clip(text(e["result"]), 64))
 		case e["warning"] != nil:
 			d.WarningsTotal++
 			d.Warnings = keep(d.Warnings, message("", e["warning"], e))
@@ -87,10 +87,14 @@ func ParseInfoFile(b []byte, d *arrops.ConversionDetails) error {
 	}
 	if len(f.ConversionSettings) > 0 && string(f.ConversionSettings) != "null" {
 		var buf bytes.Buffer
-		if err := json.Compact(&buf, f.ConversionSettings); err == nil && buf.Len() <= arrops.MaxConversionSettingsJSON {
-			d.Settings = json.RawMessage(buf.String())
-		} else if err == nil {
-			d.Note = joinNotes(d.Note, fmt.Sprintf("the applied settings (%d bytes of JSON) are too long to keep; see info.json", buf.Len()))
+		if err := json.Compact(&buf, f.ConversionSettings); err == nil {
+			// Bounded as encoded in records and events (which escape <, > and &).
+			enc, _ := json.Marshal(json.RawMessage(buf.Bytes()))
+			if len(enc) <= arrops.MaxConversionSettingsJSON {
+				d.Settings = json.RawMessage(buf.String())
+			} else {
+				d.Note = joinNotes(d.Note, fmt.Sprintf("the applied settings (%d bytes of JSON) are too long to keep; see info.json", len(enc)))
+			}
 		}
 	}
 	return nil
@@ -171,7 +175,7 @@ func message(prefix string, code json.RawMessage, e map[string]json.RawMessage) 
 		}
 		s += " (" + strings.Join(parts, ", ") + ")"
 	}
-	return clip(s, arrops.MaxConversionMessageLength)
+	return arrops.Clip(s, arrops.MaxConversionMessageLength)
 }
 
 // text is a JSON string's value, or the JSON itself for other values.
@@ -189,19 +193,6 @@ func keep(list []string, s string) []string {
 	}
 	return append(list, s)
 }
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !isRuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 func count(f *float64) int64 {
 	if f == nil || *f < 0 {

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/functions"
@@ -133,4 +134,58 @@ func FuzzOutputFiles(f *testing.F) {
 			t.Fatalf("settings of %d bytes kept", len(d.Settings))
 		}
 	})
+}
+
+// TestConversionEventFits builds the largest conversion event the bounds
+// allow (every message at its limit and full of characters JSON escapes,
+// the longest blob paths, clipped ARR error text) and checks it against the
+// event budget every transport accepts (arrops.MaxEventBytes), as the record
+// against one Table property.
+func TestConversionEventFits(t *testing.T) {
+	worst := strings.Repeat("<&>", 1000)
+	var entries []string
+	for range arrops.MaxConversionMessages + 5 {
+		entries = append(entries, fmt.Sprintf(`{"warning":"%s","title":"%s"}`, worst, worst), fmt.Sprintf(`{"error":"%s"}`, worst))
+	}
+	d, err := functions.ParseResultFile([]byte("[" + strings.Join(entries, ",") + `,{"result":"` + worst + `"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]string, 0, 200)
+	for i := range 200 {
+		keys = append(keys, fmt.Sprintf(`"%03d<>"`, i))
+	}
+	info := `{"conversionSettings":{"metadataKeys":[` + strings.Join(keys, ",") + `]},"inputStatistics":{"numVertices":1e18,"numFaces":1e18,"numMaterial":1e18},` +
+		`"outputStatistics":{"boundingBox":{"min":[-1.7976931348623157e308,-1.7976931348623157e308,-1.7976931348623157e308],"max":[1.7976931348623157e308,1.7976931348623157e308,1.7976931348623157e308]}}}`
+	if err := functions.ParseInfoFile([]byte(info), d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Settings) == 0 {
+		// Try settings just under the bound instead.
+		if err := functions.ParseInfoFile([]byte(`{"conversionSettings":{"metadataKeys":[`+strings.Join(keys[:60], ",")+`]}}`), d); err != nil || len(d.Settings) == 0 {
+			t.Fatalf("settings near the bound not kept: %v %s", err, d.Note)
+		}
+	}
+	d.Note = arrops.Clip(worst, arrops.MaxTextBytes)
+	path := strings.Repeat("ü", arrops.BlobMaxNameLength/2-4) + ".fbx"
+	c := &arrops.Conversion{ID: strings.Repeat("a", arrops.MaxIDLength), Status: arrops.ConversionFailed, InputContainer: "arr-input",
+		InputPath: path, OutputURI: "https://account.blob.core.windows.net/arr-output/" + path,
+		ErrorCode: arrops.Clip(worst, arrops.MaxTextBytes), ErrorMessage: arrops.Clip(worst, arrops.MaxTextBytes),
+		SettingsFile: path, RequestedBy: strings.Repeat("r", arrops.MaxRequestedByChars), Details: d}
+	ev, ok := functions.ConversionEvent(c, time.Now())
+	if !ok {
+		t.Fatal("no event")
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := arrops.CheckMessage("event", body); err != nil {
+		t.Fatalf("worst-case conversion event: %v", err)
+	}
+	details, _ := json.Marshal(d)
+	if n := arrops.UTF16Bytes(string(details)); n > arrops.TableMaxStringBytes {
+		t.Fatalf("details take %d bytes as a Table property, the limit is %d", n, arrops.TableMaxStringBytes)
+	}
+	t.Logf("worst-case event %d bytes (limit %d), details %d bytes", len(body), arrops.MaxEventBytes, len(details))
 }

@@ -147,7 +147,7 @@ func (h *handler) event(ctx context.Context, ev *trigger.BlobEvent) error {
 		log.Info("blob event redelivered; conversion already recorded", "status", rec.Status)
 		return nil
 	}
-	_, err = h.start(ctx, rec, log)
+	_, _, err = h.start(ctx, rec, log)
 	return err
 }
 
@@ -169,13 +169,14 @@ func (h *handler) output(inputPath string) (dir, file, outPrefix, outName string
 // start takes a Requested record c to ARR's answer: it checks the model's
 // side files (an invalid one records c Rejected, with no ARR call), asks ARR
 // to convert the input to c.OutputPath, and records the outcome. It returns
-// the record as stored.
-func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Logger) (*arrops.Conversion, error) {
+// the record as stored and whether this call recorded the outcome (false
+// when a concurrent delivery or the sweep did first).
+func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Logger) (*arrops.Conversion, bool, error) {
 	// side is what the side-file check found, written with the outcome.
 	side := &arrops.Conversion{Note: c.Note}
 	var rejected *Rejection
 	if err := h.checkSideFiles(ctx, c.InputContainer, c.InputPath, side, log); err != nil && !errors.As(err, &rejected) {
-		return nil, err
+		return nil, false, err
 	}
 	if rejected != nil {
 		log.Info("conversion rejected: invalid side file", "code", rejected.Code, "reason", rejected.Reason)
@@ -185,22 +186,22 @@ func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Log
 	}
 	arrc, err := h.ARR.Get(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("open ARR client: %w", err)
+		return nil, false, fmt.Errorf("open ARR client: %w", err)
 	}
 	acc, err := h.Access.Get(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("storage access: %w", err)
+		return nil, false, fmt.Errorf("storage access: %w", err)
 	}
 	dir, file := path.Split(c.InputPath)
 	outPrefix, outName := path.Split(c.OutputPath)
 
 	readSAS, err := acc.ReadList(ctx, c.InputContainer, h.now)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	writeSAS, err := acc.Write(ctx, c.OutputContainer, h.now)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	settings := arr.ConversionSettings{
 		InputLocation: arr.InputLocation{StorageContainerURI: acc.ContainerURL(c.InputContainer),
@@ -218,7 +219,7 @@ func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Log
 	var answer func(*arrops.Conversion)
 	code, reason, err := acc.CheckOutput(ctx, c.OutputContainer, writeSAS)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if code != "" {
 		// No ARR call: the conversion would run and then fail to write.
@@ -235,7 +236,7 @@ func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Log
 			// A crashed earlier attempt created it (with another SAS): follow it.
 			got, gerr := arrc.GetConversion(ctx, c.ID, nil)
 			if gerr != nil {
-				return nil, fmt.Errorf("create conversion %s: conflict, then %w", c.ID, gerr)
+				return nil, false, fmt.Errorf("create conversion %s: conflict, then %w", c.ID, gerr)
 			}
 			answer = func(c *arrops.Conversion) { functions.ApplyConversion(c, &got.Conversion, h.now) }
 		case arrops.EINVALID, arrops.ENOTFOUND, arrops.EUNAUTHORIZED:
@@ -260,23 +261,25 @@ func (h *handler) start(ctx context.Context, c *arrops.Conversion, log *slog.Log
 				c.Status, c.ErrorCode, c.ErrorMessage, c.CompletedAt = arrops.ConversionFailed, code, msg, h.now
 			}
 		default:
-			return nil, fmt.Errorf("create conversion %s: %w", c.ID, err)
+			return nil, false, fmt.Errorf("create conversion %s: %w", c.ID, err)
 		}
 	}
-	stored, err := h.record(ctx, c, side, answer)
+	stored, applied, err := h.record(ctx, c, side, answer)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	log.Info("conversion started", "status", stored.Status, "output", c.OutputContainer+"/"+c.OutputPath)
-	return stored, nil
+	return stored, applied, nil
 }
 
 // record writes the outcome of a start (answer, and what the side-file check
 // found) into the Requested record, and announces an end reached at once.
-func (h *handler) record(ctx context.Context, c, side *arrops.Conversion, answer func(*arrops.Conversion)) (*arrops.Conversion, error) {
+func (h *handler) record(ctx context.Context, c, side *arrops.Conversion, answer func(*arrops.Conversion)) (*arrops.Conversion, bool, error) {
+	applied := false
 	stored, err := functions.ModifyConversion(ctx, h.recs, c.ID, c, func(c *arrops.Conversion) (bool, error) {
-		if c.Status != arrops.ConversionRequested {
-			return false, nil // the sweep recorded ARR's view meanwhile
+		applied = c.Status == arrops.ConversionRequested
+		if !applied {
+			return false, nil // the sweep or a concurrent delivery recorded the outcome
 		}
 		c.SettingsFile, c.Note = side.SettingsFile, arrops.Clip(side.Note, arrops.MaxTextBytes)
 		answer(c)
@@ -286,17 +289,17 @@ func (h *handler) record(ctx context.Context, c, side *arrops.Conversion, answer
 		return true, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("record conversion %s: %w", c.ID, err)
+		return nil, false, fmt.Errorf("record conversion %s: %w", c.ID, err)
 	}
 	if stored.Status.Terminal() {
 		if err := h.announce(ctx, stored); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if !stored.Status.Terminal() {
 		functions.KickFollowUps(ctx, h.FollowUps, h.now, h.log)
 	}
-	return stored, nil
+	return stored, applied, nil
 }
 
 // announce publishes the terminal conversion c once (functions.SyncConversion

@@ -91,9 +91,5 @@ func (d Deps) Request(ctx context.Context, r functions.ConvertRequest) (*arrops.
 	if rec.Status != arrops.ConversionRequested {
 		return rec, false, nil // a concurrent delivery took it to ARR's answer
 	}
-	stored, err := h.start(ctx, rec, log)
-	if err != nil {
-		return nil, false, err
-	}
-	return stored, true, nil
+	return h.start(ctx, rec, log)
 }
