@@ -83,8 +83,11 @@ func TestSettingsAndDetails(t *testing.T) {
 		ev.Details.Result != arrops.ResultSucceeded || ev.Details.Statistics.Triangles != d.Statistics.Triangles {
 		t.Errorf("plant event %+v", ev)
 	}
-	if len(evs) != 2 {
-		t.Errorf("%d events, want 2 (the rejection is recorded, not announced)", len(evs))
+	if ev := byID[bad]; ev.Type != arrops.EventConversionFailed || ev.ErrorCode != RejectInvalidSettings {
+		t.Errorf("bad settings event %+v, want ConversionFailed %s (a rejection is announced)", ev, RejectInvalidSettings)
+	}
+	if len(evs) != 3 {
+		t.Errorf("%d events, want 3 (two conversions ARR ran, one rejection)", len(evs))
 	}
 
 	// A request converts the existing blob again: a second conversion of
