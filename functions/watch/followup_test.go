@@ -69,3 +69,38 @@ func TestTimerRearmsAndArms(t *testing.T) {
 		t.Fatalf("idle tick: %d follow-ups, %d deadlines", f, d)
 	}
 }
+
+// TestBudgetRearmedWhenAnotherSessionBills: with a daily budget, a second
+// session of the same requester becoming Ready brings the first one's
+// projected exhaustion forward; the sweep that sees it re-arms the first.
+func TestBudgetRearmedWhenAnotherSessionBills(t *testing.T) {
+	e := newWatchEnv(t)
+	due := &schedule.Memory{Now: func() time.Time { return e.now }}
+	e.deps.Deadlines = &functions.Deadlines{Policy: policy.Options{DailyBudget: 600, BudgetSet: true, TimeZone: time.UTC},
+		Due: functions.Value[schedule.Scheduler](due), Records: functions.Value[functions.DeadlineRecords](e.st)}
+	e.now = time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC) // the budget day has 16 hours left
+	e.startRecorded("bud-1", "ann", "")
+	e.sim.Advance(2 * time.Second)
+	if _, err := watch.Sweep(e.ctx, e.deps); err != nil {
+		t.Fatal(err)
+	}
+	first := e.record("bud-1").DeadlineAt
+	if !first.Equal(e.now.Add(600 * time.Minute)) {
+		t.Fatalf("one billing session: exhaustion armed at %v, want now + 600 min", first)
+	}
+	e.now = e.now.Add(60 * time.Minute) // 540 min left
+	e.startRecorded("bud-2", "ann", "")
+	e.sim.Advance(2 * time.Second)
+	if _, err := watch.Sweep(e.ctx, e.deps); err != nil {
+		t.Fatal(err)
+	}
+	want := e.now.Add(270 * time.Minute) // two sessions burn it twice as fast
+	for _, id := range []string{"bud-1", "bud-2"} {
+		if at := e.record(id).DeadlineAt; !at.Equal(want) {
+			t.Errorf("%s armed at %v, want %v", id, at, want)
+		}
+	}
+	if n := len(due.Pending()); n != 3 {
+		t.Errorf("%d deadlines scheduled, want 3 (the first, then one per session)", n)
+	}
+}

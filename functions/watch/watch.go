@@ -292,9 +292,23 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 	g.Wait()
 	if d.Deadlines != nil {
 		var readyNow []*arrops.Session
+		billing := map[string]bool{} // requesters with a session billing since this sweep
 		for _, rec := range synced {
 			if rec.ReadyAt.Equal(now) && rec.DeadlineAt.IsZero() && !rec.Status.Terminal() {
 				readyNow = append(readyNow, rec)
+				billing[rec.RequestedBy] = true
+			}
+		}
+		if d.Deadlines.Policy.BudgetSet && len(billing) > 0 {
+			// One more session billing brings the budget's projected
+			// exhaustion of the requester's other sessions forward: re-arm
+			// them (a write only where the instant moved). A session that
+			// ends moves it back; that deadline then arrives early and
+			// re-arms itself.
+			for _, rec := range synced {
+				if billing[rec.RequestedBy] && !rec.ReadyAt.Equal(now) && !rec.Status.Terminal() {
+					readyNow = append(readyNow, rec)
+				}
 			}
 		}
 		if _, err := d.Deadlines.Arm(ctx, readyNow, now); err != nil {
