@@ -63,7 +63,12 @@ type Stats struct {
 func New(d Deps) functions.Func {
 	return func(ctx context.Context, inv *trigger.Invocation, _ *trigger.Response, log *slog.Logger) error {
 		st, err := Sweep(ctx, d, log)
-		log.Info("shutdown sweep", "listed", st.Listed, "adopted", st.Adopted, "stopped", st.Stopped,
+		// A sweep that changed nothing is routine: debug (see watch).
+		level := slog.LevelInfo
+		if err == nil && st.Adopted == 0 && st.Stopped == 0 && st.WouldStop == 0 && st.Warned == 0 && st.AlreadyStopped == 0 && st.Armed == 0 {
+			level = slog.LevelDebug
+		}
+		log.Log(ctx, level, "shutdown sweep", "listed", st.Listed, "adopted", st.Adopted, "stopped", st.Stopped,
 			"wouldStop", st.WouldStop, "warned", st.Warned, "alreadyStopped", st.AlreadyStopped, "armed", st.Armed, "dryRun", d.Config.Shutdown.DryRun)
 		return err
 	}

@@ -379,4 +379,13 @@ func testShutdownFunction(t *testing.T, e *sdEnv) {
 	if !strings.Contains(logs, "shutdown sweep") || !strings.Contains(logs, "listed=1") {
 		t.Errorf("logs %s", logs)
 	}
+	// It warned: a sweep that changed something logs at info level.
+	if !strings.Contains(logs, `level=INFO msg="shutdown sweep"`) || !strings.Contains(logs, "warned=1") {
+		t.Errorf("a sweep that warned should log at info level: %s", logs)
+	}
+	// The next one finds nothing to do: routine, so debug.
+	again := functest.RunTimer(t, e.ctx, shutdown.New(e.deps), shutdown.Binding, trigger.Timer{Sys: trigger.NewSys("shutdown", e.now)})
+	if !strings.Contains(again, `level=DEBUG msg="shutdown sweep"`) || !strings.Contains(again, "warned=0") {
+		t.Errorf("a sweep that changed nothing should log at debug level: %s", again)
+	}
 }

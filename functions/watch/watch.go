@@ -79,7 +79,13 @@ func New(d Deps) functions.Func {
 			log.Info("timer is past due; sweeping now")
 		}
 		st, err := Sweep(ctx, d)
-		log.Info("watch sweep", "listed", st.Listed, "adopted", st.Adopted, "gets", st.Gets, "writes", st.Writes,
+		// A sweep that changed nothing is routine: debug, so the log shows
+		// what happened rather than a line every few seconds.
+		level := slog.LevelInfo
+		if err == nil && st.Adopted == 0 && st.Writes == 0 && st.ConversionWrites == 0 && st.Abandoned == 0 && st.StoppedAbandoned == 0 {
+			level = slog.LevelDebug
+		}
+		log.Log(ctx, level, "watch sweep", "listed", st.Listed, "adopted", st.Adopted, "gets", st.Gets, "writes", st.Writes,
 			"conversionGets", st.ConversionGets, "conversionWrites", st.ConversionWrites, "abandoned", st.Abandoned, "stoppedAbandoned", st.StoppedAbandoned,
 			"inTransition", st.InTransition)
 		if st.InTransition > 0 {

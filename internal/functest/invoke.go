@@ -26,7 +26,8 @@ func RunTimer(tb testing.TB, ctx context.Context, f functions.Func, binding stri
 	}
 	var logs bytes.Buffer
 	var out trigger.Response
-	if err := f(ctx, inv, &out, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+	// Debug too: tests check what is logged, and at which level.
+	if err := f(ctx, inv, &out, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))); err != nil {
 		tb.Fatal(err)
 	}
 	return logs.String()
