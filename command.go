@@ -17,14 +17,20 @@ const (
 	// ActionConvert converts a blob already in the input container again
 	// (e.g. after its settings file changed).
 	ActionConvert Action = "convert"
+	// ActionReserve: a start at a later instant (StartAt).
+	ActionReserve Action = "reserve"
 )
+
+// MaxReserveAhead bounds how far ahead a reservation may lie.
+const MaxReserveAhead = 366 * 24 * time.Hour
 
 // Command is the JSON body of a message on the arr-commands queue:
 //
-//	{"action":"start","sessionId":"optional","size":"Standard","maxLeaseTimeMinutes":60,"requestedBy":"viewer-app","tags":{"project":"plant-7"}}
+//	{"action":"start","sessionId":"optional","size":"Standard","maxLeaseTimeMinutes":60,"requestedBy":"viewer-app","tags":{"project":"plant-7"},"pool":true}
 //	{"action":"stop","sessionId":"..."}
 //	{"action":"extend","sessionId":"...","maxLeaseTimeMinutes":120}
 //	{"action":"convert","input":"models/plant.fbx","output":"assets/plant-v2.arrAsset","requestedBy":"pipeline"}
+//	{"action":"reserve","startAt":"2026-12-07T09:00:00+01:00","size":"Premium","maxLeaseTimeMinutes":120,"requestedBy":"...","tags":{...}}
 type Command struct {
 	Action              Action            `json:"action"`
 	SessionID           string            `json:"sessionId,omitempty"`
@@ -37,6 +43,10 @@ type Command struct {
 	// container; without Output the output mirrors the input as for uploads.
 	Input  string `json:"input,omitempty"`
 	Output string `json:"output,omitempty"`
+	// Pool false makes a start cold even when a warm pool session is free.
+	Pool *bool `json:"pool,omitempty"`
+	// StartAt is when a reserved session must be Ready (reserve only).
+	StartAt *time.Time `json:"startAt,omitempty"`
 }
 
 // ParseCommand decodes and validates a command message body against the
@@ -56,7 +66,20 @@ func ParseCommand(body []byte) (Command, error) {
 		return c, Errorf(EINVALID, "message has data after the command object")
 	}
 	c.Action = Action(strings.ToLower(strings.TrimSpace(string(c.Action))))
+	if c.StartAt != nil && c.Action != ActionReserve {
+		return c, Errorf(EINVALID, "startAt is only for reserve")
+	}
 	switch c.Action {
+	case ActionReserve:
+		if c.StartAt == nil {
+			return c, Errorf(EINVALID, "reserve needs startAt (RFC 3339, e.g. 2026-12-07T09:00:00+01:00)")
+		}
+		if c.Pool != nil {
+			return c, Errorf(EINVALID, "pool is only for start")
+		}
+		t := c.StartAt.UTC()
+		c.StartAt = &t
+		fallthrough
 	case ActionStart:
 		if c.Size != "" {
 			sz, err := ParseSessionSize(c.Size)
@@ -92,7 +115,7 @@ func ParseCommand(body []byte) (Command, error) {
 	case "":
 		return c, Errorf(EINVALID, "message has no action")
 	default:
-		return c, Errorf(EINVALID, "unknown action %q (want start, stop, extend or convert)", Clip(string(c.Action), 40))
+		return c, Errorf(EINVALID, "unknown action %q (want start, stop, extend, convert or reserve)", Clip(string(c.Action), 40))
 	}
 	if c.SessionID != "" {
 		if err := ValidateID(c.SessionID); err != nil {
@@ -164,4 +187,8 @@ type CommandReply struct {
 	Session   *Event  `json:"session,omitempty"`
 	// ConversionID names the conversion a convert command started (or found).
 	ConversionID string `json:"conversionId,omitempty"`
+	// Pooled tells, on an accepted start while a warm pool is configured,
+	// whether a Ready pool session was handed over (true: the hostname is
+	// in Session, and SessionReady follows at once) or a cold start began.
+	Pooled *bool `json:"pooled,omitempty"`
 }

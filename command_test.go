@@ -44,6 +44,14 @@ func TestParseCommand(t *testing.T) {
 		{"convert output not an asset", `{"action":"convert","input":"m/p.glb","output":"assets/p.glb"}`, "ending in <name>.arrAsset", Command{}},
 		{"convert output without a name", `{"action":"convert","input":"m/p.glb","output":"assets/.arrAsset"}`, "ending in <name>.arrAsset", Command{}},
 		{"convert with session fields", `{"action":"convert","input":"m/p.glb","sessionId":"s"}`, "not session fields", Command{}},
+		{"start pool false", `{"action":"start","pool":false}`, "", Command{Action: ActionStart}},
+		{"reserve", `{"action":"reserve","startAt":"2026-12-07T09:00:00+01:00","size":"premium","maxLeaseTimeMinutes":120,"requestedBy":"v"}`, "",
+			Command{Action: ActionReserve, Size: "Premium", RequestedBy: "v"}},
+		{"reserve without startAt", `{"action":"reserve"}`, "needs startAt", Command{}},
+		{"reserve bad startAt", `{"action":"reserve","startAt":"tomorrow"}`, "not a valid command", Command{}},
+		{"reserve bad size", `{"action":"reserve","startAt":"2026-12-07T09:00:00Z","size":"Huge"}`, "size", Command{}},
+		{"reserve with pool", `{"action":"reserve","startAt":"2026-12-07T09:00:00Z","pool":true}`, "only for start", Command{}},
+		{"startAt on a start", `{"action":"start","startAt":"2026-12-07T09:00:00Z"}`, "only for reserve", Command{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,6 +68,9 @@ func TestParseCommand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if got.StartAt != nil && got.StartAt.Location() != time.UTC {
+				t.Fatalf("startAt %s not in UTC", got.StartAt)
+			}
 			if got.Action != tt.want.Action || got.SessionID != tt.want.SessionID || got.Size != tt.want.Size || got.RequestedBy != tt.want.RequestedBy ||
 				got.Input != tt.want.Input || got.Output != tt.want.Output {
 				t.Fatalf("got %+v, want %+v", got, tt.want)
@@ -69,7 +80,7 @@ func TestParseCommand(t *testing.T) {
 }
 
 func FuzzParseCommand(f *testing.F) {
-	for _, s := range []string{`{"action":"start","size":"Standard","maxLeaseTimeMinutes":60}`, `{"action":"stop","sessionId":"x"}`, `"start"`, `{}`,
+	for _, s := range []string{`{"action":"reserve","startAt":"2026-12-07T09:00:00+01:00"}`, `{"action":"start","size":"Standard","maxLeaseTimeMinutes":60}`, `{"action":"stop","sessionId":"x"}`, `"start"`, `{}`,
 		`{"action":"convert","input":"models/plant.fbx","output":"a/p.arrAsset"}`} {
 		f.Add([]byte(s))
 	}
@@ -81,8 +92,11 @@ func FuzzParseCommand(f *testing.F) {
 			}
 			return
 		}
-		if c.Action != ActionStart && c.Action != ActionStop && c.Action != ActionExtend && c.Action != ActionConvert {
+		if c.Action != ActionStart && c.Action != ActionStop && c.Action != ActionExtend && c.Action != ActionConvert && c.Action != ActionReserve {
 			t.Fatalf("accepted action %q", c.Action)
+		}
+		if (c.Action == ActionReserve) != (c.StartAt != nil) {
+			t.Fatalf("%s with startAt %v", c.Action, c.StartAt)
 		}
 		if c.Action == ActionConvert && (!IsInputFormat(c.Input) || c.Output != "" && !strings.HasSuffix(c.Output, ".arrAsset")) {
 			t.Fatalf("accepted convert of %q to %q", c.Input, c.Output)

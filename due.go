@@ -17,6 +17,12 @@ const (
 	DueFollowUp DueKind = "followup"
 	// DueDeadline: evaluate the policies of one session (SessionID) now.
 	DueDeadline DueKind = "deadline"
+	// DuePool: look at the warm pool now (a window edge, its lead, or a
+	// replacement after a claim): start, renew or stop pool sessions.
+	DuePool DueKind = "pool"
+	// DueReservation: start reservation SessionID now, if it is still
+	// reserved.
+	DueReservation DueKind = "reservation"
 )
 
 // DueMessage is a delayed message arrops sends itself on the arr-due queue.
@@ -52,9 +58,10 @@ func ParseDueMessage(b []byte) (DueMessage, error) {
 		if m.Gen <= 0 {
 			return m, Errorf(EINVALID, "follow-up without a positive gen")
 		}
-	case DueDeadline:
+	case DuePool:
+	case DueDeadline, DueReservation:
 		if err := ValidateID(m.SessionID); err != nil {
-			return m, Errorf(EINVALID, "deadline: session %s", ErrorMessage(err))
+			return m, Errorf(EINVALID, "%s: session %s", m.Kind, ErrorMessage(err))
 		}
 	default:
 		return m, Errorf(EINVALID, "due message of unknown kind %q", m.Kind)

@@ -15,8 +15,9 @@ func TestParseDueMessage(t *testing.T) {
 	}{
 		{name: "follow-up", in: `{"kind":"followup","gen":7,"at":"2026-12-04T15:00:00Z"}`, want: DueMessage{Kind: DueFollowUp, Gen: 7, At: at}},
 		{name: "deadline", in: `{"kind":"deadline","sessionId":"s-1","at":"2026-12-04T16:00:00+01:00"}`, want: DueMessage{Kind: DueDeadline, SessionID: "s-1", At: at}},
+		{name: "pool", in: `{"kind":"pool","at":"2026-12-04T15:00:00Z"}`, want: DueMessage{Kind: DuePool, At: at}},
 		{name: "not json", in: `nope`, wantErr: "not JSON"},
-		{name: "unknown kind", in: `{"kind":"pool","at":"2026-12-04T15:00:00Z"}`, wantErr: "unknown kind"},
+		{name: "unknown kind", in: `{"kind":"reservation-x","at":"2026-12-04T15:00:00Z"}`, wantErr: "unknown kind"},
 		{name: "gen zero", in: `{"kind":"followup","at":"2026-12-04T15:00:00Z"}`, wantErr: "positive gen"},
 		{name: "bad session", in: `{"kind":"deadline","sessionId":"a/b","at":"2026-12-04T15:00:00Z"}`, wantErr: "session id"},
 		{name: "no at", in: `{"kind":"followup","gen":1}`, wantErr: "without at"},

@@ -21,7 +21,7 @@ import (
 const module = "github.com/arrops/arrops"
 
 var (
-	adapters = []string{"arr", "store", "notify", "policy", "report", "schedule", "trigger"}
+	adapters = []string{"arr", "store", "notify", "policy", "pool", "report", "schedule", "trigger"}
 	testKits = []string{"internal/functest", "internal/azuritetest", "internal/browsertest", "internal/syncbuf", "store/storetest", "notify/notifytest"}
 	// drivers are other implementations of an adapter's interface (in-memory
 	// records and bus); they may use their own adapter's types and nothing else.

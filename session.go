@@ -34,6 +34,9 @@ type SessionStatus string
 // Session statuses, in lifecycle order. Requested, Starting and Ready are
 // active (billing runs from Ready); the others are terminal.
 const (
+	// SessionReserved: a reservation not yet due; arrops has asked nothing
+	// of ARR. StartAt is when it must be Ready, CreatedAt when it starts.
+	SessionReserved SessionStatus = "Reserved"
 	// SessionRequested: arrops recorded a start command's intent and has not
 	// yet recorded ARR's answer. The record is written before ARR is called,
 	// so ARR never holds a session arrops started without a record; a start
@@ -87,7 +90,16 @@ const (
 	// OriginExternal: found in ARR's list without a record (portal, scripts)
 	// and adopted.
 	OriginExternal Origin = "external"
+	// OriginPool: started by arrops for the warm pool (requester PoolRequester)
+	// before anyone asked; ClaimedBy tells whether a command took it.
+	OriginPool Origin = "pool"
+	// OriginReservation: reserved by a reserve command for StartAt.
+	OriginReservation Origin = "reservation"
 )
+
+// PoolRequester is the requester of unclaimed pool sessions: the report
+// shows their idle time and cost under it.
+const PoolRequester = "pool"
 
 // Session is arrops' record of one ARR session. It outlives ARR's own memory
 // (List shows active sessions only; GET keeps finished ones for 30 days).
@@ -132,8 +144,19 @@ type Session struct {
 	// message is scheduled for; written before the message is sent, so two
 	// writers never schedule the same instant twice.
 	DeadlineAt time.Time
-	UpdatedAt  time.Time
-	ETag       string // storage concurrency token; empty for new records
+	// ClaimedBy is the command (its claim key) that took this pool session,
+	// ClaimedAt when; both empty while the session waits in the pool. The
+	// claim is one ETag-conditional write, so two commands never take the
+	// same session.
+	ClaimedBy string
+	ClaimedAt time.Time
+	// StartAt is when a reservation must be Ready (zero for other sessions).
+	StartAt time.Time
+	// FallbackOf is, on a size-fallback replacement, the session that
+	// failed before Ready; FallbackID, on that session, its replacement.
+	FallbackOf, FallbackID string
+	UpdatedAt              time.Time
+	ETag                   string // storage concurrency token; empty for new records
 }
 
 // KeepAlive reports whether the session opted out of policy stops (tag
@@ -145,6 +168,19 @@ func (s *Session) KeepAlive() bool {
 		}
 	}
 	return false
+}
+
+// PoolFree reports whether s waits unclaimed in the warm pool: exempt from
+// max age and budgets, stopped when the pool window closes.
+func (s *Session) PoolFree() bool { return s.Origin == OriginPool && s.ClaimedBy == "" }
+
+// PolicyStart is when a requester's clock starts: Ready, or the claim of a
+// pool session when that is later.
+func (s *Session) PolicyStart() time.Time {
+	if s.ClaimedAt.After(s.ReadyAt) {
+		return s.ClaimedAt
+	}
+	return s.ReadyAt
 }
 
 // BilledMinutes returns billed minutes from Ready until the session ended or,

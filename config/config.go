@@ -18,6 +18,7 @@ import (
 
 	"github.com/arrops/arrops"
 	"github.com/arrops/arrops/policy"
+	"github.com/arrops/arrops/pool"
 	"github.com/arrops/arrops/report"
 )
 
@@ -58,6 +59,7 @@ var Settings = []Setting{
 	{Name: "ARR_STS_ENDPOINT", Doc: "Token service endpoint override (the simulator); default https://sts.<account domain>."},
 	{Name: "ARR_DEFAULT_SIZE", Default: "Standard", Doc: "Session size when a start command names none: Standard or Premium."},
 	{Name: "ARR_DEFAULT_LEASE_MINUTES", Default: "60", Doc: "Lease when a start command names none (1..1440)."},
+	{Name: "ARR_FALLBACK_SIZE", Doc: "Standard or Premium: when a started or reserved session of the other size ends in Error before it was ever Ready (ARR reports a capacity shortage that way), start one replacement of this size for the same requester (empty: off)."},
 	{Name: "AzureWebJobsStorage", Secret: true, Doc: "Storage connection string (Azurite locally). In Azure use the __tableServiceUri/__queueServiceUri/__blobServiceUri forms instead."},
 	{Name: "AzureWebJobsStorage__tableServiceUri", Doc: "Table endpoint for identity-based access."},
 	{Name: "AzureWebJobsStorage__queueServiceUri", Doc: "Queue endpoint for identity-based access."},
@@ -77,6 +79,12 @@ var Settings = []Setting{
 	{Name: "SHUTDOWN_WARNING_MINUTES", Default: "10", Doc: "Announce a SessionStopWarning this many minutes before a policy stop (0: no warning)."},
 	{Name: "SHUTDOWN_DRY_RUN", Default: "false", Doc: "true: record and announce \"would stop\" without stopping."},
 	{Name: "SHUTDOWN_CONCURRENCY", Default: "8", Doc: "Parallel stop calls in one sweep (1..64)."},
+	{Name: "POOL_STANDARD", Default: "0", Doc: "Warm pool: Ready Standard sessions to keep during the pool window (0..100; 0: none). A start takes one at once."},
+	{Name: "POOL_PREMIUM", Default: "0", Doc: "Warm pool: Ready Premium sessions to keep during the pool window (0..100)."},
+	{Name: "POOL_HOURS", Doc: "Pool window, HH:MM-HH:MM in POOL_TIME_ZONE; may cross midnight (22:00-06:00); equal ends: a whole day. Required when a pool size is set."},
+	{Name: "POOL_DAYS", Doc: "Days the pool window opens, e.g. Mon-Fri or Mon,Wed,Fri (empty: every day); a window crossing midnight runs into the next day."},
+	{Name: "POOL_TIME_ZONE", Doc: "IANA time zone of POOL_HOURS and POOL_DAYS (empty: SHUTDOWN_TIME_ZONE)."},
+	{Name: "POOL_LEASE_MINUTES", Default: "60", Doc: "Lease of an unclaimed pool session (15..1440); renewed while the window is open."},
 	{Name: "ARR_INPUT_CONTAINER", Default: "arr-input", Doc: "Container whose uploads are converted."},
 	{Name: "ARR_INPUT_PREFIX", Doc: "Only blobs under this prefix are converted (empty: all)."},
 	{Name: "ARR_OUTPUT_CONTAINER", Default: "arr-output", Doc: "Container receiving .arrAsset files; the output mirrors the input path."},
@@ -97,12 +105,32 @@ type Shutdown struct {
 	Concurrency int
 }
 
+// Pool holds the warm-pool settings. Enabled is false when both sizes are 0.
+type Pool struct {
+	Standard, Premium int
+	Window            pool.Window
+	LeaseMinutes      int
+}
+
+// Enabled reports whether any pool session is kept.
+func (p Pool) Enabled() bool { return p.Standard+p.Premium > 0 }
+
+// Size returns the pool size for sz.
+func (p Pool) Size(sz arrops.SessionSize) int {
+	if sz == arrops.SizePremium {
+		return p.Premium
+	}
+	return p.Standard
+}
+
 // Config is the validated configuration.
 type Config struct {
 	AccountID, AccountDomain, Endpoint, STSEndpoint string
 	AccountKey                                      string // secret
 	DefaultSize                                     arrops.SessionSize
 	DefaultLease                                    int
+	// FallbackSize replaces a session that failed before Ready ("" off).
+	FallbackSize arrops.SessionSize
 
 	StorageConnectionString                          string // secret
 	TableServiceURL, QueueServiceURL, BlobServiceURL string
@@ -118,6 +146,7 @@ type Config struct {
 	// FollowUp is the period of follow-up sweeps; 0: off.
 	FollowUp time.Duration
 	Shutdown Shutdown
+	Pool     Pool
 
 	InputContainer, InputPrefix, OutputContainer, OutputPrefix string
 	StorageAccess                                              string
@@ -278,6 +307,13 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.DefaultSize = sz
 	}
 	c.DefaultLease = r.integer("ARR_DEFAULT_LEASE_MINUTES", arrops.MinLeaseMinutes, arrops.MaxLeaseMinutes)
+	if v := r.str("ARR_FALLBACK_SIZE"); v != "" {
+		if sz, err := arrops.ParseSessionSize(v); err != nil {
+			r.fail("ARR_FALLBACK_SIZE", "%s", arrops.ErrorMessage(err))
+		} else {
+			c.FallbackSize = sz
+		}
+	}
 
 	c.StorageConnectionString = r.str("AzureWebJobsStorage")
 	c.TableServiceURL = r.url("AzureWebJobsStorage__tableServiceUri")
@@ -337,6 +373,8 @@ func Load(getenv func(string) string) (*Config, error) {
 	sd.DryRun = r.boolean("SHUTDOWN_DRY_RUN")
 	sd.Concurrency = r.integer("SHUTDOWN_CONCURRENCY", 1, 64)
 
+	r.pool(c, time.Now())
+
 	c.InputContainer = r.container("ARR_INPUT_CONTAINER")
 	c.InputPrefix = strings.TrimLeft(r.str("ARR_INPUT_PREFIX"), "/")
 	c.OutputContainer = r.container("ARR_OUTPUT_CONTAINER")
@@ -384,6 +422,76 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, r.err
 	}
 	return c, nil
+}
+
+// poolOverlapHorizon is how far ahead a pool window is checked against the
+// quiet hours: a year and a week covers every weekday in both DST seasons
+// when the two zones differ.
+const poolOverlapHorizon = 372 * 24 * time.Hour
+
+// pool reads the POOL_* settings. A window that overlaps the quiet hours
+// (or quiet weekends) is refused: the pool would start sessions the
+// shutdown policies stop.
+func (r *reader) pool(c *Config, now time.Time) {
+	p := &c.Pool
+	p.Standard = r.integer("POOL_STANDARD", 0, 100)
+	p.Premium = r.integer("POOL_PREMIUM", 0, 100)
+	p.LeaseMinutes = r.integer("POOL_LEASE_MINUTES", 15, arrops.MaxLeaseMinutes)
+	loc := c.Shutdown.TimeZone
+	if tz := r.str("POOL_TIME_ZONE"); tz != "" {
+		l, err := time.LoadLocation(tz)
+		if err != nil || tz == "Local" {
+			r.fail("POOL_TIME_ZONE", "%q is not an IANA time zone name (e.g. Europe/Berlin)", tz)
+			return
+		}
+		loc = l
+	}
+	hours, days := r.str("POOL_HOURS"), r.str("POOL_DAYS")
+	if hours == "" {
+		if p.Enabled() {
+			r.fail("POOL_HOURS", "is required when POOL_STANDARD or POOL_PREMIUM is set (e.g. 08:00-18:00)")
+		} else if days != "" {
+			r.fail("POOL_DAYS", "is set without POOL_HOURS")
+		}
+		return
+	}
+	if loc == nil { // SHUTDOWN_TIME_ZONE failed and was reported
+		return
+	}
+	if _, err := pool.ParseDays(days); err != nil {
+		r.fail("POOL_DAYS", "%v", err)
+		return
+	}
+	w, err := pool.ParseWindow(hours, days, loc)
+	if err != nil {
+		r.fail("POOL_HOURS", "%v", err)
+		return
+	}
+	p.Window = w
+	if !p.Enabled() {
+		return
+	}
+	sd := c.Shutdown
+	type quietWindow struct {
+		setting string
+		w       pool.Window
+	}
+	var quiet []quietWindow
+	if sd.Quiet.Set {
+		quiet = append(quiet, quietWindow{"SHUTDOWN_QUIET_HOURS",
+			pool.Window{Start: pool.Clock(sd.Quiet.Start), End: pool.Clock(sd.Quiet.End), Days: pool.EveryDay, Loc: sd.TimeZone}})
+	}
+	if sd.QuietWeekends {
+		weekend, _ := pool.ParseDays("Sat-Sun")
+		quiet = append(quiet, quietWindow{"SHUTDOWN_QUIET_WEEKENDS", pool.Window{Days: weekend, Loc: sd.TimeZone}})
+	}
+	for _, q := range quiet {
+		if at, ok := pool.Overlap(w, q.w, now, now.Add(poolOverlapHorizon)); ok {
+			r.fail("POOL_HOURS/POOL_DAYS", "pool window %s overlaps %s (first at %s): the shutdown policies would fight the pool",
+				w, q.setting, at.In(loc).Format("Mon 2006-01-02 15:04 MST"))
+			return
+		}
+	}
 }
 
 // isContainerName reports whether s is a valid blob container name: 3 to 63

@@ -56,6 +56,7 @@ func TestLoadRejects(t *testing.T) {
 		{"domain with scheme", "ARR_ACCOUNT_DOMAIN", "https://x", "ARR_ACCOUNT_DOMAIN"},
 		{"bad endpoint", "ARR_ENDPOINT", "ftp://x", "ARR_ENDPOINT"},
 		{"bad size", "ARR_DEFAULT_SIZE", "Huge", "ARR_DEFAULT_SIZE"},
+		{"bad fallback size", "ARR_FALLBACK_SIZE", "Large", "ARR_FALLBACK_SIZE"},
 		{"lease zero", "ARR_DEFAULT_LEASE_MINUTES", "0", "ARR_DEFAULT_LEASE_MINUTES"},
 		{"lease text", "ARR_DEFAULT_LEASE_MINUTES", "an hour", "ARR_DEFAULT_LEASE_MINUTES"},
 		{"no storage", "AzureWebJobsStorage", "", "AzureWebJobsStorage"},
@@ -157,5 +158,78 @@ func TestLoadLimits(t *testing.T) {
 				t.Fatalf("err = %v, want a SettingError naming %s and its limit", err, tt.key)
 			}
 		})
+	}
+}
+
+func TestPoolSettings(t *testing.T) {
+	env := validEnv()
+	env["POOL_STANDARD"] = "3"
+	env["POOL_HOURS"] = "22:00-06:00"
+	env["POOL_DAYS"] = "Mon-Fri"
+	env["SHUTDOWN_TIME_ZONE"] = "Europe/Berlin"
+	c, err := load(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Pool
+	if !p.Enabled() || p.Standard != 3 || p.Premium != 0 || p.LeaseMinutes != 60 || p.Window.Loc.String() != "Europe/Berlin" ||
+		p.Window.String() != "22:00-06:00 Mon,Tue,Wed,Thu,Fri (Europe/Berlin)" {
+		t.Errorf("pool: %+v, window %s", p, p.Window)
+	}
+	c, err = load(validEnv())
+	if err != nil || c.Pool.Enabled() {
+		t.Fatalf("default pool: %+v %v", c.Pool, err)
+	}
+}
+
+// A bad pool setting, or a pool window the shutdown policies would stop,
+// ends the handler at start with one line naming the settings.
+func TestPoolRejects(t *testing.T) {
+	tests := []struct {
+		name        string
+		env         map[string]string
+		wantSetting string
+		wantText    string
+	}{
+		{"no hours", map[string]string{"POOL_PREMIUM": "1"}, "POOL_HOURS", "required"},
+		{"days without hours", map[string]string{"POOL_DAYS": "Mon-Fri"}, "POOL_DAYS", "without POOL_HOURS"},
+		{"bad hours", map[string]string{"POOL_STANDARD": "1", "POOL_HOURS": "8-18"}, "POOL_HOURS", "HH:MM"},
+		{"bad days", map[string]string{"POOL_STANDARD": "1", "POOL_HOURS": "08:00-18:00", "POOL_DAYS": "weekdays"}, "POOL_DAYS", "day of the week"},
+		{"bad zone", map[string]string{"POOL_STANDARD": "1", "POOL_HOURS": "08:00-18:00", "POOL_TIME_ZONE": "Europe/Atlantis"}, "POOL_TIME_ZONE", "IANA"},
+		{"size too large", map[string]string{"POOL_STANDARD": "101", "POOL_HOURS": "08:00-18:00"}, "POOL_STANDARD", "0..100"},
+		{"size negative", map[string]string{"POOL_PREMIUM": "-1", "POOL_HOURS": "08:00-18:00"}, "POOL_PREMIUM", "0..100"},
+		{"lease too short", map[string]string{"POOL_STANDARD": "1", "POOL_HOURS": "08:00-18:00", "POOL_LEASE_MINUTES": "5"}, "POOL_LEASE_MINUTES", "15..1440"},
+		{"overlaps quiet hours", map[string]string{"POOL_STANDARD": "1", "POOL_HOURS": "08:00-20:00", "SHUTDOWN_QUIET_HOURS": "19:00-07:00"},
+			"POOL_HOURS/POOL_DAYS", "overlaps SHUTDOWN_QUIET_HOURS"},
+		{"across midnight into quiet hours", map[string]string{"POOL_STANDARD": "1", "POOL_HOURS": "20:00-02:00", "SHUTDOWN_QUIET_HOURS": "01:00-05:00"},
+			"POOL_HOURS/POOL_DAYS", "overlaps SHUTDOWN_QUIET_HOURS"},
+		{"every day vs quiet weekends", map[string]string{"POOL_STANDARD": "1", "POOL_HOURS": "08:00-18:00", "SHUTDOWN_QUIET_WEEKENDS": "true"},
+			"POOL_HOURS/POOL_DAYS", "overlaps SHUTDOWN_QUIET_WEEKENDS"},
+		{"other zone in summer", map[string]string{"POOL_STANDARD": "1", "POOL_HOURS": "08:00-18:00", "POOL_TIME_ZONE": "Europe/Berlin", "SHUTDOWN_QUIET_HOURS": "17:00-06:30"},
+			"POOL_HOURS/POOL_DAYS", "overlaps SHUTDOWN_QUIET_HOURS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := validEnv()
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			_, err := load(env)
+			var se *SettingError
+			if !errors.As(err, &se) || se.Name != tt.wantSetting || !strings.Contains(err.Error(), tt.wantText) {
+				t.Fatalf("err = %v, want a SettingError naming %s with %q", err, tt.wantSetting, tt.wantText)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+		})
+	}
+	// The same window beside quiet hours it does not touch is fine, as is a
+	// weekday pool with quiet weekends.
+	env := validEnv()
+	env["POOL_STANDARD"], env["POOL_HOURS"], env["POOL_DAYS"] = "1", "08:00-18:00", "Mon-Fri"
+	env["SHUTDOWN_QUIET_HOURS"], env["SHUTDOWN_QUIET_WEEKENDS"] = "19:00-07:00", "true"
+	if _, err := load(env); err != nil {
+		t.Fatal(err)
 	}
 }

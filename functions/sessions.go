@@ -72,7 +72,7 @@ func Apply(s *arrops.Session, a *arr.Session, now time.Time) bool {
 // answered).
 func statusRank(st arrops.SessionStatus) int {
 	switch {
-	case st == "":
+	case st == "" || st == arrops.SessionReserved:
 		return 0
 	case st == arrops.SessionRequested:
 		return 1

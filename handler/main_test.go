@@ -86,6 +86,10 @@ func TestRunSettings(t *testing.T) {
 		{"bad container", "ARR_INPUT_CONTAINER", "Input_Files", "ARR_INPUT_CONTAINER"},
 		{"one rate only", "ARR_RATE_STANDARD_PER_HOUR", "3", "ARR_RATE_PREMIUM_PER_HOUR"},
 		{"bad log level", "ARROPS_LOG_LEVEL", "verbose", "ARROPS_LOG_LEVEL"},
+		{"pool without hours", "POOL_STANDARD", "2", "POOL_HOURS"},
+		{"pool days without hours", "POOL_DAYS", "Mon-Fri", "POOL_DAYS"},
+		{"bad pool hours", "POOL_HOURS", "8-18", "POOL_HOURS"},
+		{"bad pool zone", "POOL_TIME_ZONE", "Local", "POOL_TIME_ZONE"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -117,6 +121,17 @@ func TestRunSettings(t *testing.T) {
 			}
 		})
 	}
+	// A pool window the quiet hours would cut into: one line naming the
+	// settings on both sides.
+	t.Run("pool window overlaps quiet hours", func(t *testing.T) {
+		env := handlerEnv(freePort(t))
+		env["POOL_PREMIUM"], env["POOL_HOURS"], env["SHUTDOWN_QUIET_HOURS"] = "1", "06:00-20:00", "19:00-07:00"
+		err := run(context.Background(), getenvOf(env), io.Discard)
+		if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "setting POOL_HOURS/POOL_DAYS:") ||
+			!strings.Contains(err.Error(), "SHUTDOWN_QUIET_HOURS") {
+			t.Fatalf("err = %v, want one line naming POOL_HOURS/POOL_DAYS and SHUTDOWN_QUIET_HOURS", err)
+		}
+	})
 	// Every required setting in config.Settings is covered above.
 	for _, s := range config.Settings {
 		if !s.Required {

@@ -100,6 +100,31 @@ param shutdownWarningMinutes string = '10'
 param shutdownDryRun bool = false
 param shutdownConcurrency string = '8'
 
+@allowed(['', 'Standard', 'Premium'])
+@description('Size of the one replacement for a session that failed before Ready (ARR_FALLBACK_SIZE); empty: off.')
+param arrFallbackSize string = ''
+
+// ---- Warm pool (off while both sizes are 0) ----
+
+@minValue(0)
+@maxValue(100)
+@description('Ready Standard sessions to keep in the pool window (POOL_STANDARD).')
+param poolStandard int = 0
+@minValue(0)
+@maxValue(100)
+@description('Ready Premium sessions to keep in the pool window (POOL_PREMIUM).')
+param poolPremium int = 0
+@description('HH:MM-HH:MM in poolTimeZone, may cross midnight; required when a pool size is set (POOL_HOURS).')
+param poolHours string = ''
+@description('Days the pool window opens, e.g. Mon-Fri; empty: every day (POOL_DAYS).')
+param poolDays string = ''
+@description('IANA time zone of the pool window; empty: shutdownTimeZone (POOL_TIME_ZONE).')
+param poolTimeZone string = ''
+@minValue(15)
+@maxValue(1440)
+@description('Lease of an unclaimed pool session in minutes (POOL_LEASE_MINUTES).')
+param poolLeaseMinutes int = 60
+
 // ---- Cost estimates (both or neither) ----
 
 param rateStandardPerHour string = ''
@@ -187,6 +212,7 @@ var appSettings = {
   ARR_ENDPOINT: arrEndpoint
   ARR_DEFAULT_SIZE: arrDefaultSize
   ARR_DEFAULT_LEASE_MINUTES: string(arrDefaultLeaseMinutes)
+  ARR_FALLBACK_SIZE: arrFallbackSize
   WATCH_SCHEDULE: watchSchedule
   WATCH_CONCURRENCY: string(watchConcurrency)
   WATCH_FOLLOWUP_SECONDS: string(watchFollowupSeconds)
@@ -200,6 +226,12 @@ var appSettings = {
   SHUTDOWN_WARNING_MINUTES: shutdownWarningMinutes
   SHUTDOWN_DRY_RUN: string(shutdownDryRun)
   SHUTDOWN_CONCURRENCY: shutdownConcurrency
+  POOL_STANDARD: string(poolStandard)
+  POOL_PREMIUM: string(poolPremium)
+  POOL_HOURS: poolHours
+  POOL_DAYS: poolDays
+  POOL_TIME_ZONE: poolTimeZone
+  POOL_LEASE_MINUTES: string(poolLeaseMinutes)
   ARR_INPUT_CONTAINER: inputContainerName
   ARR_INPUT_PREFIX: inputPrefix
   ARR_OUTPUT_CONTAINER: outputContainerName

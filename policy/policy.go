@@ -138,7 +138,7 @@ func dailyUsage(now time.Time, loc *time.Location, ss []*arrops.Session, finishe
 	usage := make(map[string]Usage)
 	for _, s := range ss {
 		u := usage[s.RequestedBy]
-		u.Minutes += clipped(s.ReadyAt, now, dayStart, now)
+		u.Minutes += clipped(s.PolicyStart(), now, dayStart, now)
 		if !s.ReadyAt.IsZero() {
 			u.Billing++
 		}
@@ -161,7 +161,7 @@ func dailyUsage(now time.Time, loc *time.Location, ss []*arrops.Session, finishe
 			continue
 		}
 		u := usage[s.RequestedBy]
-		u.Minutes += clipped(s.ReadyAt, end, dayStart, now)
+		u.Minutes += clipped(s.PolicyStart(), end, dayStart, now)
 		usage[s.RequestedBy] = u
 	}
 	return usage
@@ -240,15 +240,21 @@ func (e *engine) check(s *arrops.Session, u Usage) (due, next hit) {
 			next = h
 		}
 	}
+	if s.PoolFree() {
+		// Waiting in the warm pool: the pool window rules it. A claim starts
+		// every policy's clock (PolicyStart).
+		return due, next
+	}
+	start := s.PolicyStart()
 	ready := !s.ReadyAt.IsZero()
 	if ready && e.cfg.AbsoluteMaxMinute > 0 {
-		consider(hit{PolicyAbsoluteMax, s.ReadyAt.Add(time.Duration(e.cfg.AbsoluteMaxMinute) * time.Minute), true})
+		consider(hit{PolicyAbsoluteMax, start.Add(time.Duration(e.cfg.AbsoluteMaxMinute) * time.Minute), true})
 	}
 	if s.KeepAlive() {
 		return due, next
 	}
 	if ready && e.cfg.MaxReadyMinutes > 0 {
-		at := s.ReadyAt.Add(time.Duration(e.cfg.MaxReadyMinutes) * time.Minute)
+		at := start.Add(time.Duration(e.cfg.MaxReadyMinutes) * time.Minute)
 		if s.ExtendedUntil.After(at) {
 			at = s.ExtendedUntil
 		}
@@ -322,13 +328,13 @@ func (e *engine) reason(s *arrops.Session, u Usage, h hit, stop bool) string {
 	switch h.policy {
 	case PolicyAbsoluteMax:
 		b = append(b, "ready for "...)
-		b = strconv.AppendInt(b, int64(minutes(e.now.Sub(s.ReadyAt))), 10)
+		b = strconv.AppendInt(b, int64(minutes(e.now.Sub(s.PolicyStart()))), 10)
 		b = append(b, " min, SHUTDOWN_ABSOLUTE_MAX_MINUTES="...)
 		b = strconv.AppendInt(b, int64(e.cfg.AbsoluteMaxMinute), 10)
 		b = append(b, " (applies to keepAlive sessions too)"...)
 	case PolicyMaxReady:
 		b = append(b, "ready for "...)
-		b = strconv.AppendInt(b, int64(minutes(e.now.Sub(s.ReadyAt))), 10)
+		b = strconv.AppendInt(b, int64(minutes(e.now.Sub(s.PolicyStart()))), 10)
 		b = append(b, " min, SHUTDOWN_MAX_READY_MINUTES="...)
 		b = strconv.AppendInt(b, int64(e.cfg.MaxReadyMinutes), 10)
 		if !s.ExtendedUntil.IsZero() {

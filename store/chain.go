@@ -36,25 +36,38 @@ type chainEntity struct {
 // GetFollowUpChain returns the follow-up chain's claim record; before the
 // first chain, a zero record (empty ETag: SaveFollowUpChain inserts it).
 func (s *Store) GetFollowUpChain(ctx context.Context) (*arrops.FollowUpChain, error) {
-	resp, err := s.sessions.GetEntity(ctx, duePartition, chainRowKey, nil)
-	if isNotFound(err) {
-		return &arrops.FollowUpChain{}, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("read follow-up chain: %w", err)
-	}
-	var e chainEntity
-	if err := json.Unmarshal(resp.Value, &e); err != nil {
-		return nil, fmt.Errorf("decode follow-up chain: %w", err)
-	}
-	return &arrops.FollowUpChain{Gen: e.Gen, DueAt: readTime(e.DueAt), Nudges: e.Nudges,
-		UpdatedAt: readTime(e.UpdatedAt), ETag: string(resp.ETag)}, nil
+	return s.GetDueMark(ctx, chainRowKey)
 }
 
 // SaveFollowUpChain writes c if the record is still as read (c.ETag; an
 // empty ETag inserts the first one). Otherwise it returns
 // ErrConcurrentUpdate: someone else moved the chain; re-read and decide again.
 func (s *Store) SaveFollowUpChain(ctx context.Context, c *arrops.FollowUpChain) error {
-	e := chainEntity{PartitionKey: duePartition, RowKey: chainRowKey, Gen: c.Gen, GenType: edmInt64,
+	return s.SaveDueMark(ctx, chainRowKey, c)
+}
+
+// GetDueMark returns the claim record called name in the due partition (the
+// follow-up chain is one, the warm pool's armed edge another); before its
+// first write, a zero record.
+func (s *Store) GetDueMark(ctx context.Context, name string) (*arrops.FollowUpChain, error) {
+	resp, err := s.sessions.GetEntity(ctx, duePartition, name, nil)
+	if isNotFound(err) {
+		return &arrops.FollowUpChain{}, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read due record %s: %w", name, err)
+	}
+	var e chainEntity
+	if err := json.Unmarshal(resp.Value, &e); err != nil {
+		return nil, fmt.Errorf("decode due record %s: %w", name, err)
+	}
+	return &arrops.FollowUpChain{Gen: e.Gen, DueAt: readTime(e.DueAt), Nudges: e.Nudges,
+		UpdatedAt: readTime(e.UpdatedAt), ETag: string(resp.ETag)}, nil
+}
+
+// SaveDueMark writes the claim record called name if it is still as read
+// (c.ETag; empty inserts), else returns ErrConcurrentUpdate.
+func (s *Store) SaveDueMark(ctx context.Context, name string, c *arrops.FollowUpChain) error {
+	e := chainEntity{PartitionKey: duePartition, RowKey: name, Gen: c.Gen, GenType: edmInt64,
 		Nudges: c.Nudges, NudgesType: edmInt64}
 	updated := s.now().UTC()
 	e.DueAt, e.DueAtType = storeTime(c.DueAt)
@@ -67,18 +80,18 @@ func (s *Store) SaveFollowUpChain(ctx context.Context, c *arrops.FollowUpChain) 
 	if c.ETag == "" {
 		resp, err := s.sessions.AddEntity(ctx, body, nil)
 		if isConflict(err) {
-			return fmt.Errorf("insert follow-up chain: %w", ErrConcurrentUpdate)
+			return fmt.Errorf("insert due record %s: %w", name, ErrConcurrentUpdate)
 		} else if err != nil {
-			return fmt.Errorf("insert follow-up chain: %w", err)
+			return fmt.Errorf("insert due record %s: %w", name, err)
 		}
 		etag = resp.ETag
 	} else {
 		match := azcore.ETag(c.ETag)
 		resp, err := s.sessions.UpdateEntity(ctx, body, &aztables.UpdateEntityOptions{IfMatch: &match, UpdateMode: aztables.UpdateModeReplace})
 		if isPrecondition(err) || isNotFound(err) {
-			return fmt.Errorf("update follow-up chain: %w", ErrConcurrentUpdate)
+			return fmt.Errorf("update due record %s: %w", name, ErrConcurrentUpdate)
 		} else if err != nil {
-			return fmt.Errorf("update follow-up chain: %w", err)
+			return fmt.Errorf("update due record %s: %w", name, err)
 		}
 		etag = resp.ETag
 	}

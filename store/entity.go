@@ -70,6 +70,13 @@ type sessionEntity struct {
 	WarnedAtType          string    `json:"WarnedAt@odata.type,omitempty"`
 	DeadlineAt            time.Time `json:"DeadlineAt,omitzero"`
 	DeadlineAtType        string    `json:"DeadlineAt@odata.type,omitempty"`
+	ClaimedBy             string    `json:"ClaimedBy,omitempty"`
+	ClaimedAt             time.Time `json:"ClaimedAt,omitzero"`
+	ClaimedAtType         string    `json:"ClaimedAt@odata.type,omitempty"`
+	FallbackOf            string    `json:"FallbackOf,omitempty"`
+	FallbackID            string    `json:"FallbackID,omitempty"`
+	StartAt               time.Time `json:"StartAt,omitzero"`
+	StartAtType           string    `json:"StartAt@odata.type,omitempty"`
 	UpdatedAt             time.Time `json:"UpdatedAt,omitzero"`
 	UpdatedAtType         string    `json:"UpdatedAt@odata.type,omitempty"`
 }
@@ -81,7 +88,8 @@ func encodeSession(pk string, s *arrops.Session) ([]byte, error) {
 		ElapsedMinutes: s.ElapsedMinutes, Hostname: s.Hostname, HandshakePort: s.HandshakePort,
 		InspectorPort: s.InspectorPort, Teraflops: s.Teraflops, StopReason: s.StopReason,
 		ErrorCode: s.ErrorCode, ErrorMessage: s.ErrorMessage, ReplyTo: s.ReplyTo,
-		CorrelationID: s.CorrelationID, Announced: string(s.Announced),
+		CorrelationID: s.CorrelationID, Announced: string(s.Announced), ClaimedBy: s.ClaimedBy,
+		FallbackOf: s.FallbackOf, FallbackID: s.FallbackID,
 	}
 	if len(s.Tags) > 0 {
 		b, err := json.Marshal(s.Tags)
@@ -100,6 +108,8 @@ func encodeSession(pk string, s *arrops.Session) ([]byte, error) {
 	e.ExtendedUntil, e.ExtendedUntilType = storeTime(s.ExtendedUntil)
 	e.WarnedAt, e.WarnedAtType = storeTime(s.WarnedAt)
 	e.DeadlineAt, e.DeadlineAtType = storeTime(s.DeadlineAt)
+	e.ClaimedAt, e.ClaimedAtType = storeTime(s.ClaimedAt)
+	e.StartAt, e.StartAtType = storeTime(s.StartAt)
 	e.UpdatedAt, e.UpdatedAtType = storeTime(s.UpdatedAt)
 	return json.Marshal(e)
 }
@@ -121,7 +131,7 @@ func decodeSession(b []byte, etag string) (*arrops.Session, error) {
 		ErrorCode: e.ErrorCode, ErrorMessage: e.ErrorMessage, ReplyTo: e.ReplyTo,
 		CorrelationID: e.CorrelationID, Announced: arrops.SessionStatus(e.Announced),
 		AnnounceClaimedAt: readTime(e.AnnounceClaimedAt), ExtendedUntil: readTime(e.ExtendedUntil),
-		WarnedAt: readTime(e.WarnedAt), DeadlineAt: readTime(e.DeadlineAt), UpdatedAt: readTime(e.UpdatedAt), ETag: e.ETag,
+		WarnedAt: readTime(e.WarnedAt), DeadlineAt: readTime(e.DeadlineAt), ClaimedBy: e.ClaimedBy, ClaimedAt: readTime(e.ClaimedAt), StartAt: readTime(e.StartAt), FallbackOf: e.FallbackOf, FallbackID: e.FallbackID, UpdatedAt: readTime(e.UpdatedAt), ETag: e.ETag,
 	}
 	if e.Tags != "" {
 		if err := json.Unmarshal([]byte(e.Tags), &s.Tags); err != nil {

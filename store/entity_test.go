@@ -24,7 +24,7 @@ func fullSession() *arrops.Session {
 		InspectorPort: 8080, Teraflops: 31.5, StopReason: "maxAge: 60 min after Ready", ErrorCode: "E1",
 		ErrorMessage: "boom", ReplyTo: "viewer-replies", CorrelationID: "msg-1", Announced: arrops.SessionStopped,
 		AnnounceClaimedAt: t0.Add(61 * time.Minute), ExtendedUntil: t0.Add(2 * time.Hour),
-		WarnedAt: t0.Add(50 * time.Minute), DeadlineAt: t0.Add(60 * time.Minute), UpdatedAt: t0.Add(62 * time.Minute), ETag: "W/\"x\"",
+		WarnedAt: t0.Add(50 * time.Minute), DeadlineAt: t0.Add(60 * time.Minute), ClaimedBy: "cmd-1", ClaimedAt: t0.Add(61 * time.Minute), StartAt: t0.Add(5 * time.Minute), FallbackOf: "a", FallbackID: "b", UpdatedAt: t0.Add(62 * time.Minute), ETag: "W/\"x\"",
 	}
 }
 
@@ -95,10 +95,10 @@ func TestEntityProperties(t *testing.T) {
 		want   []string
 	}{
 		{"session full", func() ([]byte, error) { return encodeSession("20261124", fullSession()) }, []string{
-			"AnnounceClaimedAt", "AnnounceClaimedAt@odata.type", "Announced", "CorrelationID", "CreatedAt", "CreatedAt@odata.type",
-			"DeadlineAt", "DeadlineAt@odata.type", "ElapsedMinutes", "ErrorCode", "ErrorMessage", "ExtendedUntil", "ExtendedUntil@odata.type", "HandshakePort", "Hostname",
+			"AnnounceClaimedAt", "AnnounceClaimedAt@odata.type", "Announced", "ClaimedAt", "ClaimedAt@odata.type", "ClaimedBy", "CorrelationID", "CreatedAt", "CreatedAt@odata.type",
+			"DeadlineAt", "DeadlineAt@odata.type", "ElapsedMinutes", "ErrorCode", "ErrorMessage", "ExtendedUntil", "ExtendedUntil@odata.type", "FallbackID", "FallbackOf", "HandshakePort", "Hostname",
 			"InspectorPort", "MaxLeaseMinutes", "Origin", "PartitionKey", "ReadyAt", "ReadyAt@odata.type", "ReplyTo",
-			"RequestedBy", "RowKey", "Size", "Status", "StopReason", "StoppedAt", "StoppedAt@odata.type", "Tags", "Teraflops",
+			"RequestedBy", "RowKey", "Size", "StartAt", "StartAt@odata.type", "Status", "StopReason", "StoppedAt", "StoppedAt@odata.type", "Tags", "Teraflops",
 			"Teraflops@odata.type", "UpdatedAt", "UpdatedAt@odata.type", "WarnedAt", "WarnedAt@odata.type"}},
 		{"session empty values omitted", func() ([]byte, error) {
 			return encodeSession("20261124", &arrops.Session{ID: "s", Tags: map[string]string{}})

@@ -31,10 +31,21 @@ func (s *Store) UpdateSession(ctx context.Context, sess *arrops.Session) error {
 }
 
 // ActiveSessions returns the non-terminal sessions (Starting, Ready) created
-// within ActiveWindow before now.
+// within ActiveWindow before now. Reservations not yet started are not
+// active: ARR has no session for them (see ReservedSessions).
 func (s *Store) ActiveSessions(ctx context.Context, now time.Time) ([]*arrops.Session, error) {
-	f := activeFilter(now) + " and Status ne 'Stopped' and Status ne 'Expired' and Status ne 'Error'"
-	return collect(scan(ctx, s, s.sessions, f, decodeSession), func(v *arrops.Session) bool { return !v.Status.Terminal() })
+	f := activeFilter(now) + " and Status ne 'Stopped' and Status ne 'Expired' and Status ne 'Error' and Status ne 'Reserved'"
+	return collect(scan(ctx, s, s.sessions, f, decodeSession), func(v *arrops.Session) bool {
+		return !v.Status.Terminal() && v.Status != arrops.SessionReserved
+	})
+}
+
+// ReservedSessions returns the reservations not yet started whose start
+// (CreatedAt: StartAt less the lead) lies within ActiveWindow before now or
+// the day after: the timer's safety net for a lost reservation message.
+func (s *Store) ReservedSessions(ctx context.Context, now time.Time) ([]*arrops.Session, error) {
+	f := activeFilter(now) + " and Status eq 'Reserved'"
+	return collect(scan(ctx, s, s.sessions, f, decodeSession), func(v *arrops.Session) bool { return v.Status == arrops.SessionReserved })
 }
 
 // FinishedSessionsSince returns the sessions that became terminal at or after

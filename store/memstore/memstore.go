@@ -41,7 +41,7 @@ type Store struct {
 	sessions    map[string]entry[arrops.Session]
 	conversions map[string]entry[arrops.Conversion]
 	audit       map[auditKey]arrops.CommandAudit
-	chain       *arrops.FollowUpChain // nil before the first write
+	marks       map[string]*arrops.FollowUpChain // claim records by name; absent before the first write
 
 	reads, writes atomic.Int64
 }
@@ -58,7 +58,7 @@ type entry[T any] struct {
 // New returns an empty Store.
 func New(opts *Options) *Store {
 	s := &Store{now: time.Now, sessions: map[string]entry[arrops.Session]{}, conversions: map[string]entry[arrops.Conversion]{},
-		audit: map[auditKey]arrops.CommandAudit{}}
+		audit: map[auditKey]arrops.CommandAudit{}, marks: map[string]*arrops.FollowUpChain{}}
 	if opts != nil && opts.Now != nil {
 		s.now = opts.Now
 	}
@@ -322,7 +322,25 @@ func (s *Store) UpdateSession(_ context.Context, sess *arrops.Session) error {
 // ActiveSessions returns the non-terminal sessions created within
 // store.ActiveWindow before now.
 func (s *Store) ActiveSessions(_ context.Context, now time.Time) ([]*arrops.Session, error) {
-	return sessionKind.active(s, now), nil
+	var out []*arrops.Session
+	for _, v := range sessionKind.active(s, now) {
+		if v.Status != arrops.SessionReserved {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// ReservedSessions returns the reservations not yet started whose start
+// (CreatedAt) lies in the active window (see store.Store.ReservedSessions).
+func (s *Store) ReservedSessions(_ context.Context, now time.Time) ([]*arrops.Session, error) {
+	var out []*arrops.Session
+	for _, v := range sessionKind.active(s, now) {
+		if v.Status == arrops.SessionReserved {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 // FinishedSessionsSince returns the sessions that became terminal at or after
@@ -433,30 +451,44 @@ func (s *Store) AuditByDay(_ context.Context, from, to time.Time) iter.Seq2[*arr
 
 // GetFollowUpChain returns a copy of the follow-up chain's claim record; a
 // zero one (empty ETag) before the first write.
-func (s *Store) GetFollowUpChain(context.Context) (*arrops.FollowUpChain, error) {
-	s.reads.Add(1)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.chain == nil {
-		return &arrops.FollowUpChain{}, nil
-	}
-	c := *s.chain
-	return &c, nil
+func (s *Store) GetFollowUpChain(ctx context.Context) (*arrops.FollowUpChain, error) {
+	return s.GetDueMark(ctx, "followup-chain")
 }
 
 // SaveFollowUpChain writes c if the record is as read (c.ETag; an empty one
 // inserts the first); otherwise it returns arrops.ErrConcurrentUpdate.
-func (s *Store) SaveFollowUpChain(_ context.Context, c *arrops.FollowUpChain) error {
+func (s *Store) SaveFollowUpChain(ctx context.Context, c *arrops.FollowUpChain) error {
+	return s.SaveDueMark(ctx, "followup-chain", c)
+}
+
+// GetDueMark returns a copy of the claim record called name; a zero one
+// before its first write.
+func (s *Store) GetDueMark(_ context.Context, name string) (*arrops.FollowUpChain, error) {
+	s.reads.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.marks[name]
+	if !ok {
+		return &arrops.FollowUpChain{}, nil
+	}
+	c := *m
+	return &c, nil
+}
+
+// SaveDueMark writes the claim record called name if it is as read (c.ETag;
+// empty inserts); otherwise it returns arrops.ErrConcurrentUpdate.
+func (s *Store) SaveDueMark(_ context.Context, name string, c *arrops.FollowUpChain) error {
 	s.writes.Add(1)
 	now := s.now().UTC()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if (c.ETag == "") != (s.chain == nil) || (s.chain != nil && s.chain.ETag != c.ETag) {
-		return fmt.Errorf("save follow-up chain: %w", arrops.ErrConcurrentUpdate)
+	m, ok := s.marks[name]
+	if (c.ETag == "") == ok || (ok && m.ETag != c.ETag) {
+		return fmt.Errorf("save due record %s: %w", name, arrops.ErrConcurrentUpdate)
 	}
 	c.UpdatedAt, c.ETag = now, s.nextETag()
 	saved := *c
 	saved.DueAt = stored(c.DueAt)
-	s.chain = &saved
+	s.marks[name] = &saved
 	return nil
 }

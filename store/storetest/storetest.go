@@ -47,6 +47,9 @@ type Store interface {
 
 	GetFollowUpChain(ctx context.Context) (*arrops.FollowUpChain, error)
 	SaveFollowUpChain(ctx context.Context, c *arrops.FollowUpChain) error
+	GetDueMark(ctx context.Context, name string) (*arrops.FollowUpChain, error)
+	SaveDueMark(ctx context.Context, name string, c *arrops.FollowUpChain) error
+	ReservedSessions(ctx context.Context, now time.Time) ([]*arrops.Session, error)
 }
 
 // Harness makes a driver for one test: a store with no records whose clock
@@ -72,6 +75,8 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		{"Import", testImport},
 		{"Limits", testLimits},
 		{"FollowUpChain", testFollowUpChain},
+		{"DueMarks", testDueMarks},
+		{"Reserved", testReserved},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
