@@ -41,6 +41,8 @@ type app struct {
 	followUps *functions.FollowUps
 	// deadlines arms each session's next policy instant on arr-due.
 	deadlines *functions.Deadlines
+	pool      *functions.Pool
+	reserve   *functions.Reservations
 
 	closeOnce sync.Once
 }
@@ -126,6 +128,11 @@ func newApp(cfg *config.Config, stdout io.Writer, level slog.Leveler) *app {
 		Records: functions.Map(&a.store, func(s *store.Store) functions.ChainRecords { return s })}
 	a.deadlines = &functions.Deadlines{Policy: cfg.Shutdown.Options, Due: &a.due,
 		Records: functions.Map(&a.store, func(s *store.Store) functions.DeadlineRecords { return s })}
+	a.pool = &functions.Pool{Config: cfg.Pool, ARR: &a.arr, Due: &a.due, FollowUps: a.followUps,
+		Records: functions.Map(&a.store, func(s *store.Store) functions.PoolRecords { return s })}
+	a.reserve = &functions.Reservations{ARR: &a.arr, Due: &a.due, FollowUps: a.followUps,
+		Bus:     functions.Map(&a.bus, func(b *notify.Bus) functions.Publisher { return b }),
+		Records: functions.Map(&a.store, func(s *store.Store) functions.ReservationRecords { return s })}
 	a.access.New = func(ctx context.Context) (*convert.Access, error) {
 		var tc azcore.TokenCredential
 		if cfg.StorageAccess == config.AccessUserDelegationSas {

@@ -31,15 +31,16 @@ func addRoutes(mux *http.ServeMux, a *app) {
 	blobs := functions.Map(&a.blobs, func(b *convert.Blobs) functions.BlobReader { return b })
 	conv := convert.Deps{Config: a.cfg, ARR: &a.arr, Bus: bus, Now: a.now, Access: &a.access, Blobs: blobs, FollowUps: followUps,
 		Records: functions.Map(&a.store, func(s *store.Store) functions.ConversionRecords { return s })}
-	watchDeps := watch.Deps{Config: a.cfg, ARR: &a.arr, Bus: bus, Now: a.now, Blobs: blobs, FollowUps: followUps, Deadlines: a.deadlines,
-		Records: functions.Map(&a.store, func(s *store.Store) watch.Records { return s })}
+	watchDeps := watch.Deps{Config: a.cfg, ARR: &a.arr, Bus: bus, Now: a.now, Blobs: blobs, FollowUps: followUps, Deadlines: a.deadlines, Pool: a.pool, Reservations: a.reserve,
+		Fallback: &functions.Fallback{Size: a.cfg.FallbackSize, FollowUps: followUps},
+		Records:  functions.Map(&a.store, func(s *store.Store) watch.Records { return s })}
 	shutdownDeps := shutdown.Deps{Config: a.cfg, ARR: &a.arr, Bus: bus, Now: a.now, Deadlines: a.deadlines,
 		Records: functions.Map(&a.store, func(s *store.Store) shutdown.Records { return s })}
 	route("commands", commands.New(commands.Deps{Config: a.cfg, ARR: &a.arr, Bus: bus, Now: a.now, Convert: conv.Request,
-		FollowUps: followUps, Deadlines: a.deadlines,
+		FollowUps: followUps, Deadlines: a.deadlines, Pool: a.pool, Reservations: a.reserve,
 		Records: functions.Map(&a.store, func(s *store.Store) commands.Records { return s })}))
 	route("watch", watch.New(watchDeps))
-	route("due", due.New(due.Deps{FollowUps: followUps, Due: &a.due, Now: a.now,
+	route("due", due.New(due.Deps{FollowUps: followUps, Due: &a.due, Now: a.now, Pool: a.pool, Reservations: a.reserve,
 		Sweep: func(ctx context.Context, log *slog.Logger) (bool, error) {
 			st, err := watch.Sweep(ctx, watchDeps)
 			log.Info("follow-up sweep", "listed", st.Listed, "gets", st.Gets, "conversionGets", st.ConversionGets, "writes", st.Writes,

@@ -27,7 +27,17 @@ func defaultRequester(getenv func(string) string) string {
 }
 
 func runStart(ctx context.Context, e *env, args []string) error {
-	fs := newFlags("start")
+	return runStartOrReserve(ctx, e, args, arrops.ActionStart)
+}
+
+// runReserve sends a reserve command and prints arrops' answer (the session
+// id it will have); the session starts ahead of --at on its own.
+func runReserve(ctx context.Context, e *env, args []string) error {
+	return runStartOrReserve(ctx, e, args, arrops.ActionReserve)
+}
+
+func runStartOrReserve(ctx context.Context, e *env, args []string, action arrops.Action) error {
+	fs := newFlags(string(action))
 	id := fs.String("session-id", "", "session id (letters, digits, '-', '_'); default: derived from the message id")
 	size := fs.String("size", "", "Standard or Premium (default: ARR_DEFAULT_SIZE)")
 	lease := fs.Int("lease", -1, "maximum lease in minutes, 1..1440, counted from Ready (default: ARR_DEFAULT_LEASE_MINUTES)")
@@ -36,11 +46,27 @@ func runStart(ctx context.Context, e *env, args []string) error {
 	fs.Var(tags, "tag", "tag key=value (repeatable)")
 	timeout := fs.Duration("timeout", 15*time.Minute, "how long to wait for Ready")
 	noWait := fs.Bool("no-wait", false, "send the command and print the session id without waiting for any reply")
-	synopsis := "start [--session-id ID] [--size Standard|Premium] [--lease MIN] [--requested-by NAME] [--tag k=v]... [--timeout 15m] [--no-wait]"
+	synopsis := "start [--session-id ID] [--size Standard|Premium] [--lease MIN] [--requested-by NAME] [--tag k=v]... [--timeout 15m] [--no-wait] [--no-pool]"
+	var at *string
+	noPool := fs.Bool("no-pool", false, "a cold start even when a warm pool session is free")
+	if action == arrops.ActionReserve {
+		at = fs.String("at", "", "when the session must be Ready, RFC 3339 (e.g. 2026-12-07T09:00:00+01:00; required)")
+		synopsis = "reserve --at TIME [--session-id ID] [--size Standard|Premium] [--lease MIN] [--requested-by NAME] [--tag k=v]... [--timeout 2m]"
+	}
 	if _, err := parseFlags(e, fs, args, synopsis, 0); err != nil {
 		return err
 	}
-	cmd := arrops.Command{Action: arrops.ActionStart, SessionID: *id, RequestedBy: *by}
+	cmd := arrops.Command{Action: action, SessionID: *id, RequestedBy: *by}
+	if at != nil {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return usagef("reserve: --at %q is not an RFC 3339 time (2026-12-07T09:00:00+01:00)", *at)
+		}
+		cmd.StartAt = &t
+	} else if *noPool {
+		cold := false
+		cmd.Pool = &cold
+	}
 	if *id != "" {
 		if err := arrops.ValidateID(*id); err != nil {
 			return usagef("--session-id: %s", arrops.ErrorMessage(err))
@@ -98,6 +124,18 @@ func runStart(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer c.close(ctx)
+	if action == arrops.ActionReserve {
+		c.prog.Set(fmt.Sprintf("reserve %s: sent, waiting for arrops", sessionID))
+		r, err := c.waitReply(ctx)
+		if err != nil {
+			return timeoutHint(ctx, err, *timeout, "reserve", sessionID)
+		}
+		c.prog.Done()
+		if r.Outcome == arrops.OutcomeRejected {
+			return &rejectedError{msg: fmt.Sprintf("reserve %s rejected: %s", sessionID, r.Reason)}
+		}
+		return printReply(e.stdout, r)
+	}
 	c.prog.Set(fmt.Sprintf("start %s: sent, waiting for arrops", sessionID))
 	ev, err := c.waitReady(ctx, e, sessionID)
 	if err != nil {

@@ -56,6 +56,7 @@ Commands:
   start        start a session and wait until it is Ready; prints hostname and ports
   stop ID      stop a session
   extend ID    extend a session's lease (--lease MIN)
+  reserve      reserve a session Ready at --at TIME; prints the session id
   sessions     list session records, newest first
   conversions  list conversion records, newest first
   report       usage and cost totals (same numbers as GET /api/report)
@@ -112,6 +113,7 @@ func subcommands() []subcommand {
 		{"start", runStart},
 		{"stop", runStop},
 		{"extend", runExtend},
+		{"reserve", runReserve},
 		{"sessions", runSessions},
 		{"conversions", runConversions},
 		{"report", runReport},

@@ -65,6 +65,11 @@ type Deps struct {
 	FollowUps *functions.FollowUps
 	// Deadlines re-arms a session's policy instant after an extend.
 	Deadlines *functions.Deadlines
+	// Pool hands out warm pool sessions (nil or size 0: every start is cold).
+	Pool *functions.Pool
+	// Reservations records and schedules reserve commands (nil: reserve is
+	// refused).
+	Reservations *functions.Reservations
 }
 
 // New returns the function.
@@ -91,6 +96,8 @@ type run struct {
 	intent  bool
 	audited bool
 	conv    *arrops.Conversion // the convert action's record, for the audit row and reply
+	// pooled is set on a start while a pool is configured, for the reply.
+	pooled *bool
 }
 
 // MaxDeliveries is the arr-commands queue's maxDeliveryCount
@@ -134,6 +141,8 @@ func (h *run) handle(ctx context.Context, inv *trigger.Invocation) error {
 		return h.start(ctx)
 	case arrops.ActionStop:
 		return h.stop(ctx)
+	case arrops.ActionReserve:
+		return h.reserve(ctx)
 	default:
 		return h.extend(ctx)
 	}
@@ -149,22 +158,78 @@ func SessionIDFromMessage(messageID string) string {
 	return "msg-" + hex.EncodeToString(sum[:16])
 }
 
-func (h *run) start(ctx context.Context) error {
-	id := h.cmd.SessionID
-	if id == "" {
-		if h.msg.MessageID == "" {
-			return h.finish(ctx, arrops.OutcomeRejected, "", "start without sessionId needs a MessageId to derive one from", nil, "")
-		}
+// startParams returns the id (empty without sessionId and MessageId), size
+// and lease of a start or reserve.
+func (h *run) startParams() (id string, size arrops.SessionSize, lease int) {
+	id = h.cmd.SessionID
+	if id == "" && h.msg.MessageID != "" {
 		id = SessionIDFromMessage(h.msg.MessageID)
 	}
-	h.id = id
-	size := h.Config.DefaultSize
+	size = h.Config.DefaultSize
 	if h.cmd.Size != "" {
 		size = arrops.SessionSize(h.cmd.Size)
 	}
-	lease := h.Config.DefaultLease
+	lease = h.Config.DefaultLease
 	if h.cmd.MaxLeaseTimeMinutes != nil {
 		lease = *h.cmd.MaxLeaseTimeMinutes
+	}
+	return id, size, lease
+}
+
+// reserve records a reservation for StartAt and schedules its start ahead of
+// it by the observed start time of its size; a StartAt that leaves less
+// than that is a cold start now.
+func (h *run) reserve(ctx context.Context) error {
+	id, size, lease := h.startParams()
+	h.id = id
+	if id == "" {
+		return h.finish(ctx, arrops.OutcomeRejected, "", "reserve without sessionId needs a MessageId to derive one from", nil, "")
+	}
+	if h.Reservations == nil {
+		return h.finish(ctx, arrops.OutcomeRejected, id, "reservations are not available in this deployment", nil, "")
+	}
+	startAt := *h.cmd.StartAt
+	if startAt.Sub(h.now) > arrops.MaxReserveAhead {
+		return h.finish(ctx, arrops.OutcomeRejected, id, fmt.Sprintf("startAt %s is more than %d days ahead", startAt.Format(time.RFC3339), int(arrops.MaxReserveAhead.Hours()/24)), nil, "")
+	}
+	lead, err := h.Reservations.Lead(ctx, size, h.now)
+	if err != nil {
+		return err
+	}
+	if !startAt.Add(-lead).After(h.now) {
+		return h.start(ctx) // due now or past: a cold start
+	}
+	s := &arrops.Session{ID: id, Size: size, Status: arrops.SessionReserved, Origin: arrops.OriginReservation,
+		RequestedBy: h.cmd.RequestedBy, Tags: h.cmd.Tags, MaxLeaseMinutes: lease, CreatedAt: startAt.Add(-lead), StartAt: startAt,
+		ReplyTo: h.msg.ReplyTo, CorrelationID: h.msg.MessageID}
+	stored, created, err := h.rec.CreateSession(ctx, s)
+	if err != nil {
+		return fmt.Errorf("record reservation %s: %w", id, err)
+	}
+	if !created && (stored.Origin != arrops.OriginReservation || stored.CorrelationID != h.msg.MessageID) {
+		return h.finish(ctx, arrops.OutcomeRejected, id, fmt.Sprintf("session %s already exists", id), nil, "")
+	}
+	if stored.Status == arrops.SessionReserved {
+		// Also on redelivery: a message lost between the record and here is
+		// sent again (a duplicate finds the start claimed and does nothing).
+		if err := h.Reservations.Schedule(ctx, stored); err != nil {
+			return fmt.Errorf("schedule reservation %s: %w", id, err)
+		}
+	}
+	reason := fmt.Sprintf("reserved for %s; starts at %s", stored.StartAt.Format(time.RFC3339), stored.CreatedAt.Format(time.RFC3339))
+	return h.finish(ctx, arrops.OutcomeAccepted, id, reason, stored, "")
+}
+
+func (h *run) start(ctx context.Context) error {
+	id, size, lease := h.startParams()
+	if id == "" {
+		return h.finish(ctx, arrops.OutcomeRejected, "", "start without sessionId needs a MessageId to derive one from", nil, "")
+	}
+	h.id = id
+	if h.Pool.Enabled() && h.cmd.Action == arrops.ActionStart {
+		if done, err := h.startPooled(ctx, id, size, lease); done || err != nil {
+			return err
+		}
 	}
 	// Intent first: the record exists before ARR is asked, so no failure
 	// after the ARR call can leave a session nobody knows of.
@@ -303,6 +368,51 @@ func (h *run) conflict(ctx context.Context, rec *arrops.Session) error {
 	return h.finish(ctx, arrops.OutcomeRejected, id, fmt.Sprintf("session %s already exists with other settings (ARR 409 Conflict)", id), s, "")
 }
 
+// startPooled hands a Ready pool session to the start when one is free:
+// claim (one conditional write), lease from the claim, reply "accepted" with
+// the hostname, SessionReady, and a replacement for the pool. done is false
+// when the start is cold. A start with its own sessionId stays cold (the
+// pool session's id cannot become the caller's), as does "pool": false.
+func (h *run) startPooled(ctx context.Context, key string, size arrops.SessionSize, lease int) (done bool, err error) {
+	cold := false
+	h.pooled = &cold
+	if h.cmd.SessionID != "" || (h.cmd.Pool != nil && !*h.cmd.Pool) {
+		return false, nil
+	}
+	recs, err := h.Pool.Records.Get(ctx)
+	if err != nil {
+		return false, fmt.Errorf("open records: %w", err)
+	}
+	if own, err := h.rec.GetSession(ctx, key); err == nil && own.Origin == arrops.OriginCommand {
+		return false, nil // an earlier delivery started it cold
+	} else if err != nil && arrops.ErrorCode(err) != arrops.ENOTFOUND {
+		return false, fmt.Errorf("read session %s: %w", key, err)
+	}
+	s, fresh, err := h.Pool.Claim(ctx, recs, functions.PoolClaim{Key: key, Size: size, LeaseMinutes: lease,
+		RequestedBy: h.cmd.RequestedBy, Tags: h.cmd.Tags, ReplyTo: h.msg.ReplyTo, CorrelationID: h.msg.MessageID}, h.now)
+	if err != nil || s == nil {
+		return false, err
+	}
+	warm := true
+	h.pooled = &warm
+	if err := functions.ClaimLease(ctx, h.arrc, h.rec, s, lease, h.now); err != nil {
+		return true, err // transient: the redelivery finds its claim and carries on
+	}
+	if fresh {
+		if err := h.Pool.Replenish(ctx, h.now); err != nil {
+			h.log.Warn("pool replacement not scheduled; the watch timer starts it", "err", err)
+		}
+	}
+	if err := h.finish(ctx, arrops.OutcomeAccepted, s.ID, "pool session "+s.ID+" claimed", s, ""); err != nil {
+		return true, err
+	}
+	ev := arrops.SessionEvent(s, h.now)
+	if err := functions.Announce(ctx, h.bus, ev, s.ReplyTo, s.CorrelationID, "claimed."+key); err != nil {
+		return true, err
+	}
+	return true, nil
+}
+
 func (h *run) stop(ctx context.Context) error {
 	id := h.cmd.SessionID
 	h.id = id
@@ -318,12 +428,27 @@ func (h *run) stop(ctx context.Context) error {
 	// (whose first attempt stopped the session and then failed) answer
 	// "accepted" again instead of "already stopped".
 	reason := fmt.Sprintf("stopped by command from %s (message %s)", by, h.msg.MessageID)
-	if rec != nil && rec.Status.Terminal() && rec.StopReason == reason {
-		return h.finish(ctx, arrops.OutcomeAccepted, id, reason, rec, "")
+	cancel := "reservation cancelled by command from " + by + " (message " + h.msg.MessageID + ")"
+	if rec != nil && rec.Status.Terminal() && (rec.StopReason == reason || rec.StopReason == cancel) {
+		return h.finish(ctx, arrops.OutcomeAccepted, id, rec.StopReason, rec, "")
 	}
 	if rec != nil && rec.Status.Terminal() {
 		return h.finish(ctx, arrops.OutcomeNoop, id, fmt.Sprintf("session is already %s", rec.Status), rec, "")
 	}
+	if rec != nil && rec.Status == arrops.SessionReserved {
+		cancelled, claimed, err := functions.CancelReservation(ctx, h.rec, rec, cancel, h.now)
+		if err != nil {
+			return err
+		}
+		if cancelled {
+			if err := functions.PublishSessionClaim(ctx, h.rec, h.bus, rec, h.now, claimed); err != nil {
+				return err
+			}
+			return h.finish(ctx, arrops.OutcomeAccepted, id, cancel, rec, "")
+		}
+		// Its start was claimed first: stop it in ARR like any session.
+	}
+
 	_, err = h.arrc.StopSession(ctx, id, nil)
 	switch arrops.ErrorCode(err) {
 	case "":
@@ -436,6 +561,9 @@ func (h *run) finish(ctx context.Context, outcome arrops.Outcome, sessionID, rea
 		return auditErr
 	}
 	reply := arrops.CommandReply{Outcome: outcome, Reason: reason, Action: action, SessionID: sessionID}
+	if outcome == arrops.OutcomeAccepted || outcome == arrops.OutcomeNoop {
+		reply.Pooled = h.pooled
+	}
 	if s != nil {
 		ev := arrops.SessionEvent(s, h.now)
 		reply.Session = &ev

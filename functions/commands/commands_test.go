@@ -26,6 +26,7 @@ import (
 	"github.com/arrops/arrops/internal/functest"
 	"github.com/arrops/arrops/internal/syncbuf"
 	"github.com/arrops/arrops/notify"
+	"github.com/arrops/arrops/schedule"
 	"github.com/arrops/arrops/store"
 	"github.com/arrops/arrops/store/memstore"
 	"github.com/arrops/arrops/trigger"
@@ -47,9 +48,18 @@ type cmdEnv struct {
 	// Lazy keeps a built value).
 	storageDown atomic.Bool
 	cfg         *config.Config
+	pool        *functions.Pool
+	reserve     *functions.Reservations
+	due         *dueRecorder
 }
 
 func newCmdEnv(t testing.TB) *cmdEnv {
+	t.Helper()
+	return newCmdEnvWith(t, nil)
+}
+
+// newCmdEnvWith is newCmdEnv with more settings (a warm pool: e.pool).
+func newCmdEnvWith(t testing.TB, settings map[string]string) *cmdEnv {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -58,7 +68,7 @@ func newCmdEnv(t testing.TB) *cmdEnv {
 	// fails the invocation so the host redelivers.
 	arrc := functest.ARR(t, url, azpolicy.ClientOptions{Retry: functest.NoRetries})
 	st := functest.Records()
-	cfg := functest.Config(t, functest.NoStorage, map[string]string{"ARR_DEFAULT_LEASE_MINUTES": "45"})
+	cfg := functest.Config(t, functest.NoStorage, map[string]string{"ARR_DEFAULT_LEASE_MINUTES": "45"}, settings)
 	e := &cmdEnv{t: t, ctx: ctx, sim: sim, arrc: arrc, st: st, bus: &functest.Bus{}, stdout: &syncbuf.Buffer{}, cfg: cfg}
 	records := &functions.Lazy[commands.Records]{New: func(context.Context) (commands.Records, error) {
 		if e.storageDown.Load() {
@@ -66,8 +76,14 @@ func newCmdEnv(t testing.TB) *cmdEnv {
 		}
 		return st, nil
 	}}
+	e.due = &dueRecorder{}
+	e.reserve = &functions.Reservations{ARR: functions.Value(arrc), Bus: functions.Value[functions.Publisher](e.bus),
+		Due: functions.Value[schedule.Scheduler](e.due), Records: functions.Value[functions.ReservationRecords](st)}
+	if cfg.Pool.Enabled() {
+		e.pool = &functions.Pool{Config: cfg.Pool, ARR: functions.Value(arrc), Records: functions.Value[functions.PoolRecords](st)}
+	}
 	f := commands.New(commands.Deps{Config: cfg, ARR: functions.Value(arrc), Bus: functions.Value[functions.Publisher](e.bus),
-		Records: records, Now: time.Now})
+		Records: records, Now: time.Now, Pool: e.pool, Reservations: e.reserve})
 	e.handler = functions.Handle("commands", f, e.stdout, slog.LevelInfo)
 	return e
 }
@@ -155,6 +171,8 @@ func TestCommands(t *testing.T) {
 	t.Run("Malformed", func(t *testing.T) { testMalformed(t, newCmdEnv(t)) })
 	t.Run("ReplyQueueGone", func(t *testing.T) { testReplyQueueGone(t, newCmdEnv(t)) })
 	t.Run("StorageDown", func(t *testing.T) { testStorageDown(t, newCmdEnv(t)) })
+	t.Run("Pooled", func(t *testing.T) { testPooled(t) })
+	t.Run("Reserve", func(t *testing.T) { testReserve(t, newCmdEnv(t)) })
 }
 
 // The same start delivered three times: one ARR session, one record, one

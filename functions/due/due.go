@@ -9,6 +9,10 @@
 //     GET only for what the List no longer shows and per running
 //     conversion) and schedule the next link while anything is in
 //     transition; a sweep that finds nothing ends the chain.
+//   - pool: look at the warm pool (a window edge or its lead, a lease
+//     renewal, a replacement after a claim): functions.Pool.Maintain.
+//   - reservation: start reservation sessionId if it is still reserved
+//     (functions.Reservations.Start).
 //   - deadline: one session's next policy instant (a warning or a stop):
 //     evaluate its policies now, act if something is due, and arm the next
 //     instant (functions.Deadlines).
@@ -47,6 +51,10 @@ type Deps struct {
 	Deadline func(ctx context.Context, msg arrops.DueMessage, log *slog.Logger) error
 	Due      *functions.Lazy[schedule.Scheduler]
 	Now      func() time.Time
+	// Pool is maintained on pool messages (nil: they are no-ops).
+	Pool *functions.Pool
+	// Reservations starts reservations on their messages.
+	Reservations *functions.Reservations
 }
 
 // New returns the function.
@@ -78,6 +86,18 @@ func New(d Deps) functions.Func {
 		switch msg.Kind {
 		case arrops.DueFollowUp:
 			return followUp(ctx, d, msg, log)
+		case arrops.DuePool:
+			st, err := d.Pool.Maintain(ctx, now, log)
+			log.Info("pool", "free", st.Free, "started", st.Started, "renewed", st.Renewed, "stopped", st.Stopped, "nextEdge", st.NextEdge)
+			return err
+		case arrops.DueReservation:
+			if d.Reservations == nil {
+				log.Warn("reservation message ignored: reservations are off", "sessionId", msg.SessionID)
+				return nil
+			}
+			started, err := d.Reservations.Start(ctx, msg.SessionID, now, log)
+			log.Info("reservation", "sessionId", msg.SessionID, "started", started)
+			return err
 		case arrops.DueDeadline:
 			if d.Deadline == nil {
 				log.Info("deadline ignored: deadlines are off")

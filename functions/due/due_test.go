@@ -76,7 +76,7 @@ func text(t *testing.T, m arrops.DueMessage) string {
 func TestDueFunction(t *testing.T) {
 	t.Run("undecodable is settled and logged", func(t *testing.T) {
 		k := newDueKit()
-		for _, bad := range []string{`nope`, `{"kind":"pool","at":"2026-12-04T15:00:00Z"}`, `{"kind":"followup","gen":0,"at":"2026-12-04T15:00:00Z"}`} {
+		for _, bad := range []string{`nope`, `{"kind":"poolparty","at":"2026-12-04T15:00:00Z"}`, `{"kind":"followup","gen":0,"at":"2026-12-04T15:00:00Z"}`} {
 			logs, err := k.deliver(t, bad)
 			if err != nil || !strings.Contains(logs, "undecodable due message") {
 				t.Errorf("%s: err %v, logs %s", bad, err, logs)

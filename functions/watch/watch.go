@@ -54,6 +54,14 @@ type Deps struct {
 	// Deadlines, when on, arms the first policy instant of each session
 	// this sweep saw become Ready.
 	Deadlines *functions.Deadlines
+	// Pool, when configured, is maintained by every timer run: the safety
+	// net of its due messages (window edges, replacements).
+	Pool *functions.Pool
+	// Reservations, when set, has every timer run start the reservations
+	// whose start has come (the safety net of their due messages).
+	Reservations *functions.Reservations
+	// Fallback, when set, replaces a session that failed before Ready.
+	Fallback *functions.Fallback
 }
 
 // Stats describes one sweep (logged, and used by tests and benchmarks).
@@ -96,6 +104,18 @@ func New(d Deps) functions.Func {
 			} else if started {
 				log.Info("follow-up chain re-armed by the timer")
 			}
+		}
+		if d.Pool != nil {
+			pst, perr := d.Pool.Maintain(ctx, d.Now().UTC(), log)
+			log.Info("pool", "free", pst.Free, "started", pst.Started, "renewed", pst.Renewed, "stopped", pst.Stopped, "nextEdge", pst.NextEdge)
+			err = errors.Join(err, perr)
+		}
+		if d.Reservations != nil {
+			n, rerr := d.Reservations.StartDue(ctx, d.Now().UTC(), log)
+			if n > 0 {
+				log.Info("reservations started by the timer", "started", n)
+			}
+			err = errors.Join(err, rerr)
 		}
 		return err
 	}
@@ -241,6 +261,14 @@ func Sweep(ctx context.Context, d Deps) (Stats, error) {
 			}
 			if moving(a.Status) {
 				count(&st.InTransition, 1)
+			}
+			if d.Fallback.Due(rec, a) {
+				// Before the Error is recorded: a crash in between brings the
+				// next sweep back here, to the same replacement.
+				if err := d.Fallback.Start(ctx, arrc, recs, bus, rec, a, now, functions.Logger(ctx)); err != nil {
+					fail(err)
+					return
+				}
 			}
 			n, err := functions.SyncSession(ctx, recs, bus, rec, a, now)
 			count(&st.Writes, n)

@@ -1,0 +1,312 @@
+package functions_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	azpolicy "github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/arrsim"
+	"github.com/arrops/arrops/functions"
+	"github.com/arrops/arrops/functions/watch"
+	"github.com/arrops/arrops/internal/azuritetest"
+	"github.com/arrops/arrops/internal/functest"
+	"github.com/arrops/arrops/schedule"
+	"github.com/arrops/arrops/store"
+)
+
+// shiftClock is wall-clock time moved to a chosen instant: the simulator and
+// the functions share it, so sessions become Ready in real time while the
+// test jumps the pool window's edges.
+type shiftClock struct{ shift atomic.Int64 }
+
+func (c *shiftClock) Now() time.Time { return time.Now().Add(time.Duration(c.shift.Load())).UTC() }
+
+// Set moves the clock to t.
+func (c *shiftClock) Set(t time.Time) { c.shift.Store(int64(time.Until(t))) }
+
+// dueLog records the scheduled due messages.
+type dueLog struct {
+	mu  sync.Mutex
+	msg []arrops.DueMessage
+}
+
+func (d *dueLog) Schedule(_ context.Context, m arrops.DueMessage, at time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	m.At = at
+	d.msg = append(d.msg, m)
+	return nil
+}
+
+func (d *dueLog) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.msg)
+}
+
+type poolEnv struct {
+	t     *testing.T
+	ctx   context.Context
+	clock *shiftClock
+	sim   *arrsim.Server
+	st    *store.Store
+	pool  *functions.Pool
+	due   *dueLog
+	watch watch.Deps
+	log   *slog.Logger
+}
+
+func newPoolEnv(t *testing.T, az *azuritetest.Instance, settings map[string]string) *poolEnv {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	clock := &shiftClock{}
+	sim, url := functest.Sim(t, arrsim.Options{ReadyAfter: 300 * time.Millisecond, Clock: clock.Now}, nil)
+	arrc := functest.ARR(t, url, azpolicy.ClientOptions{Retry: functest.NoRetries})
+	st := functest.Store(t, az.ConnectionString, functest.FreshTables("Pool"))
+	cfg := functest.Config(t, az.ConnectionString, settings)
+	due := &dueLog{}
+	p := &functions.Pool{Config: cfg.Pool, ARR: functions.Value(arrc), Due: functions.Value[schedule.Scheduler](due),
+		Records: functions.Value[functions.PoolRecords](st)}
+	return &poolEnv{t: t, ctx: ctx, clock: clock, sim: sim, st: st, pool: p, due: due,
+		log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		watch: watch.Deps{Config: cfg, ARR: functions.Value(arrc), Records: functions.Value[watch.Records](st), Now: clock.Now,
+			Bus: functions.Value[functions.Publisher](&functest.Bus{})}}
+}
+
+func (e *poolEnv) maintain() functions.PoolStats {
+	e.t.Helper()
+	st, err := e.pool.Maintain(e.ctx, e.clock.Now(), e.log)
+	if err != nil {
+		e.t.Fatalf("maintain: %v", err)
+	}
+	return st
+}
+
+// settle sweeps until nothing is starting (a deadline, no fixed sleep).
+func (e *poolEnv) settle() {
+	e.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := watch.Sweep(e.ctx, e.watch)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if st.InTransition == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("still %d in transition", st.InTransition)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (e *poolEnv) active() (free, claimed []*arrops.Session) {
+	e.t.Helper()
+	ss, err := e.st.ActiveSessions(e.ctx, e.clock.Now())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, s := range ss {
+		switch {
+		case s.PoolFree():
+			free = append(free, s)
+		case s.Origin == arrops.OriginPool:
+			claimed = append(claimed, s)
+		}
+	}
+	return free, claimed
+}
+
+func TestPool(t *testing.T) {
+	az := azuritetest.Start(t)
+	t.Run("Lifecycle", func(t *testing.T) { testPoolLifecycle(t, az) })
+	t.Run("ClaimRace", func(t *testing.T) { testPoolClaimRace(t, az) })
+}
+
+// The window's lead, start, claims replaced, leases renewed, a failed
+// session replaced, and the close: with the observed start time unknown the
+// lead is the documented default (5 min for Standard).
+func testPoolLifecycle(t *testing.T, az *azuritetest.Instance) {
+	e := newPoolEnv(t, az, map[string]string{"POOL_STANDARD": "2", "POOL_HOURS": "08:00-18:00", "POOL_DAYS": "Mon-Fri", "POOL_LEASE_MINUTES": "60"})
+	mon := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+
+	e.clock.Set(mon.Add(7*time.Hour + 50*time.Minute))
+	st := e.maintain()
+	if st.Started != 0 || !st.NextEdge.Equal(mon.Add(7*time.Hour+55*time.Minute)) {
+		t.Fatalf("07:50: %+v, want nothing started and the next look at 07:55 (08:00 less the 5 min default lead)", st)
+	}
+	if e.maintain(); e.due.count() != 1 {
+		t.Fatalf("the edge was scheduled %d times, want once", e.due.count())
+	}
+
+	e.clock.Set(mon.Add(7*time.Hour + 55*time.Minute))
+	if st := e.maintain(); st.Started != 2 || !st.NextEdge.Equal(mon.Add(18*time.Hour)) {
+		t.Fatalf("07:55: %+v, want 2 started and the close at 18:00 next", st)
+	}
+	if st := e.maintain(); st.Started != 0 || st.Free != 2 {
+		t.Fatalf("again: %+v, want no more", st)
+	}
+	e.settle()
+	free, _ := e.active()
+	if len(free) != 2 || free[0].ID != "pool-standard-20261207-0" || free[1].ID != "pool-standard-20261207-1" ||
+		free[0].RequestedBy != arrops.PoolRequester || free[0].Status != arrops.SessionReady {
+		t.Fatalf("free: %v", free)
+	}
+
+	// A claim takes one; a redelivery of the same command gets the same one.
+	now := e.clock.Now()
+	recs := e.st
+	a, fresh, err := e.pool.Claim(e.ctx, recs, functions.PoolClaim{Key: "cmd-a", Size: arrops.SizeStandard, RequestedBy: "viewer"}, now)
+	if err != nil || a == nil || !fresh || a.ClaimedBy != "cmd-a" || a.RequestedBy != "viewer" || a.Hostname == "" {
+		t.Fatalf("claim: %v %v %v", a, fresh, err)
+	}
+	again, fresh, err := e.pool.Claim(e.ctx, recs, functions.PoolClaim{Key: "cmd-a", Size: arrops.SizeStandard}, now)
+	if err != nil || again == nil || fresh || again.ID != a.ID {
+		t.Fatalf("redelivered claim: %v %v %v, want %s again", again, fresh, err, a.ID)
+	}
+	if p, _, _ := e.pool.Claim(e.ctx, recs, functions.PoolClaim{Key: "cmd-p", Size: arrops.SizePremium}, now); p != nil {
+		t.Fatalf("a Premium start took Standard pool session %s", p.ID)
+	}
+	// Replenish: the claimed one is replaced in the next slot.
+	if st := e.maintain(); st.Started != 1 {
+		t.Fatalf("after a claim: %+v, want one replacement", st)
+	}
+	e.settle()
+
+	// A pool session that fails is replaced too.
+	free, _ = e.active()
+	if err := e.sim.FailSession(free[0].ID, "InternalServerError", "host lost"); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	if st := e.maintain(); st.Started != 1 {
+		t.Fatalf("after a failure: %+v, want one replacement", st)
+	}
+	e.settle()
+	free, claimed := e.active()
+	if len(free) != 2 || len(claimed) != 1 || free[1].ID != "pool-standard-20261207-3" {
+		t.Fatalf("free %v claimed %v", free, claimed)
+	}
+
+	// Leases: 40 minutes after Ready, 20 of the 60 are left: renewed.
+	e.clock.Set(free[1].ReadyAt.Add(40 * time.Minute))
+	if st := e.maintain(); st.Renewed != 2 {
+		t.Fatalf("40 min after Ready: %+v, want both leases renewed", st)
+	}
+	free, _ = e.active()
+	for _, s := range free {
+		if s.MaxLeaseMinutes < 100 {
+			t.Errorf("%s lease %d, want 40 + 60", s.ID, s.MaxLeaseMinutes)
+		}
+	}
+
+	// Close: the unclaimed stop, the claimed one is the requester's.
+	before := free
+	e.clock.Set(mon.Add(18 * time.Hour))
+	if st := e.maintain(); st.Stopped != 2 {
+		t.Fatalf("18:00: %+v, want 2 stopped", st)
+	}
+	free, claimed = e.active()
+	if len(free) != 0 || len(claimed) != 1 {
+		t.Fatalf("after close: free %v claimed %v", free, claimed)
+	}
+	for _, f := range before {
+		s, err := e.st.GetSession(e.ctx, f.ID)
+		if err != nil || s.Status != arrops.SessionStopped || s.StopReason != "pool window closed (unclaimed pool session)" {
+			t.Fatalf("at close: %v %v", s, err)
+		}
+	}
+	// Friday's close looks to Monday's lead.
+	e.clock.Set(time.Date(2026, 12, 11, 18, 30, 0, 0, time.UTC))
+	if st := e.maintain(); !st.NextEdge.Equal(time.Date(2026, 12, 14, 7, 55, 0, 0, time.UTC)) {
+		t.Fatalf("Friday night: next edge %s, want Monday 07:55", st.NextEdge)
+	}
+}
+
+// 200 commands (each delivered twice at once, as a redelivery racing its
+// first delivery) against a pool of 20 Ready sessions: exactly 20 commands
+// get a session, each session goes to one command, and both deliveries of a
+// command get the same one.
+func testPoolClaimRace(t *testing.T, az *azuritetest.Instance) {
+	e := newPoolEnv(t, az, map[string]string{"POOL_STANDARD": "20", "POOL_HOURS": "00:00-00:00"})
+	if st := e.maintain(); st.Started != 20 {
+		t.Fatalf("%+v, want 20 started", st)
+	}
+	e.settle()
+	now := e.clock.Now()
+	var mu sync.Mutex
+	got := map[string][]string{} // command -> sessions it got
+	var wg sync.WaitGroup
+	errs := make(chan error, 400)
+	sem := make(chan struct{}, 32)
+	for i := range 200 {
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				key := fmt.Sprintf("cmd-%03d", i)
+				var s *arrops.Session
+				var err error
+				// A copy that finds the other claiming fails as the host's
+				// redelivery would, and comes back.
+				for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+					s, _, err = e.pool.Claim(e.ctx, e.st, functions.PoolClaim{Key: key, Size: arrops.SizeStandard, RequestedBy: key}, now)
+					if !errors.Is(err, functions.ErrClaimInProgress) || time.Now().After(deadline) {
+						break
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				if s != nil {
+					mu.Lock()
+					got[key] = append(got[key], s.ID)
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	owner := map[string]string{}
+	for key, ids := range got {
+		for _, id := range ids {
+			if o, ok := owner[id]; ok && o != key {
+				t.Fatalf("session %s claimed by %s and %s", id, o, key)
+			}
+			owner[id] = key
+		}
+		if len(ids) == 2 && ids[0] != ids[1] {
+			t.Fatalf("%s: its two deliveries got %v", key, ids)
+		}
+	}
+	if len(got) != 20 || len(owner) != 20 {
+		t.Fatalf("%d commands served from the pool with %d sessions, want 20 and 20", len(got), len(owner))
+	}
+	free, claimed := e.active()
+	if len(free) != 0 || len(claimed) != 20 {
+		t.Fatalf("records: %d free, %d claimed", len(free), len(claimed))
+	}
+	for _, s := range claimed {
+		if owner[s.ID] != s.ClaimedBy || s.RequestedBy != s.ClaimedBy {
+			t.Fatalf("%s: record says %s, a command got it as %s", s.ID, s.ClaimedBy, owner[s.ID])
+		}
+	}
+}
