@@ -82,7 +82,7 @@ bench: deps
 	    || { echo "load scenario FAILED: the table reports it missing"; rm -f results/load.json; }; \
 	else echo "no e2e/load_test.go: load scenario skipped"; fi
 	set -o pipefail; CI=$${CI:-true} ARROPS_TIMING_BASELINE=1 ARROPS_RESULTS_DIR=$(CURDIR)/results $(GO) test -count=1 -timeout 20m -v \
-	    -run 'TestReadyLatency|TestConversionLatency|TestPolicyStopLatency' ./e2e | grep -E '^(=== RUN|--- |\s+\S+_test.go:|ok|FAIL|PASS)' \
+	    -run 'TestReadyLatency|TestConversionLatency|TestPolicyStopLatency|TestPoolLatency|TestPoolBurst' ./e2e | grep -E '^(=== RUN|--- |\s+\S+_test.go:|ok|FAIL|PASS)' \
 	    || echo "timing scenarios FAILED: the table reports what is missing"
 	$(GO) run ./cmd/benchtable -bench results/bench.txt -load results/load.json -timing results/timing.json -out results
 

@@ -94,7 +94,10 @@ func TestBuildRows(t *testing.T) {
 			ReadyBaseline: &loadresult.Latency{N: 20, P50Ms: 8000, P95Ms: 58800, MaxMs: 60000},
 			Conversion:    &loadresult.Latency{N: 20, P95Ms: 4000, MaxMs: 4500},
 			PolicyStop:    &loadresult.Latency{N: 20, P95Ms: 2500, MaxMs: 3000, MinMs: -5},
-			PolicyWarning: &loadresult.Latency{N: 20, P95Ms: 2500, MaxMs: 3000}}}
+			PolicyWarning: &loadresult.Latency{N: 20, P95Ms: 2500, MaxMs: 3000},
+			PoolWarm:      &loadresult.Latency{N: 60, P50Ms: 186, P95Ms: 479, MaxMs: 951},
+			PoolCold:      &loadresult.Latency{N: 10, P50Ms: 6063, P95Ms: 6074, MaxMs: 6080},
+			PoolBurst:     &loadresult.PoolBurst{Starts: 200, Pool: 20, Warm: 20, Cold: 180}}}
 	rows := buildRows(in)
 	byMetric := map[string]row{}
 	for _, r := range rows {
@@ -119,6 +122,8 @@ func TestBuildRows(t *testing.T) {
 		{"policy limit -> ARR stop call", "NO", 0}, // 5 ms early
 		{"warning instant -> SessionStopWarning", "yes", 0},
 		{"ARR calls per follow-up tick, 1 / 10 / 100 starting", "yes", 0},
+		{"start on the queue -> reply with hostname, pool hours", "yes", 6074.0 / 479},
+		{"200 concurrent starts vs a pool of 20", "yes", 0},
 	} {
 		r, ok := byMetric[tc.metric]
 		if !ok {
@@ -134,10 +139,11 @@ func TestBuildRows(t *testing.T) {
 	in.startup.HandlerMedian, in.startup.HelloMedian = 30, 10
 	in.timing.PolicyStop.MinMs = 0
 	in.load, in.errs["load"] = nil, "no load.json"
+	in.timing.PoolBurst.DoubleClaims = 1
 	var out bytes.Buffer
 	printTable(&out, buildRows(in))
 	s := out.String()
-	if !strings.Contains(s, "targets not met (1): start-up to first GET /") || !strings.Contains(s, "no load.json") {
+	if !strings.Contains(s, "targets not met (2): start-up to first GET / (median of 21); 200 concurrent starts vs a pool of 20") || !strings.Contains(s, "no load.json") {
 		t.Errorf("table:\n%s", s)
 	}
 }

@@ -268,6 +268,8 @@ func timingRows(in inputs) []row {
 			Target: p.target, Met: met(p.ok(p.l)), V: p.l.P95Ms})
 	}
 
+	rows = append(rows, poolRows(tm, why)...)
+
 	b := in.bench
 	var vals []string
 	ok, all := true, true
@@ -293,6 +295,34 @@ func timingRows(in inputs) []row {
 			why = "no result in the benchmark output"
 		}
 		rows = append(rows, missing(tickMetric, tickTarget, why))
+	}
+	return rows
+}
+
+// poolRows are the warm pool's figures (e2e TestPoolLatency, TestPoolBurst).
+func poolRows(tm *loadresult.Timing, why string) []row {
+	var rows []row
+	ms := func(l *loadresult.Latency) string {
+		return fmt.Sprintf("p50 %s / p95 %s / max %s ms (n=%d)", num(l.P50Ms), num(l.P95Ms), num(l.MaxMs), l.N)
+	}
+	const warmMetric, warmTarget = "start on the queue -> reply with hostname, pool hours", "p95 < 1 s, n ≥ 50"
+	if w := timingPart(tm, func(t *loadresult.Timing) *loadresult.Latency { return t.PoolWarm }); w != nil && w.N > 0 {
+		r := row{Metric: warmMetric, Value: ms(w), Baseline: none, Ratio: none, Target: warmTarget, Met: met(w.P95Ms < 1000 && w.N >= 50), V: w.P95Ms}
+		if c := tm.PoolCold; c != nil && c.N > 0 {
+			r.Baseline, r.B, r.R = ms(c)+" cold start -> SessionReady", c.P95Ms, c.P95Ms/w.P95Ms
+			r.Ratio = ratio(r.R) + " faster (p95)"
+		}
+		rows = append(rows, r)
+	} else {
+		rows = append(rows, missing(warmMetric, warmTarget, why))
+	}
+	const burstMetric, burstTarget = "200 concurrent starts vs a pool of 20", "20 warm, 180 cold, 0 double claims"
+	if tm != nil && tm.PoolBurst != nil {
+		p := tm.PoolBurst
+		rows = append(rows, row{Metric: burstMetric, Value: fmt.Sprintf("%d warm, %d cold, %d double claims", p.Warm, p.Cold, p.DoubleClaims),
+			Baseline: none, Ratio: none, Target: burstTarget, Met: met(p.Warm == p.Pool && p.Cold == p.Starts-p.Pool && p.DoubleClaims == 0), V: float64(p.Warm)})
+	} else {
+		rows = append(rows, missing(burstMetric, burstTarget, why))
 	}
 	return rows
 }

@@ -46,4 +46,19 @@ type Timing struct {
 	// A negative MinMs would be a stop or warning before its instant.
 	PolicyStop    *Latency `json:"policyStop,omitempty"`
 	PolicyWarning *Latency `json:"policyWarning,omitempty"`
+	// PoolWarm: a start on the queue -> its reply with a hostname, during
+	// pool hours (served from the warm pool); PoolCold: a cold start in the
+	// same run -> SessionReady (the simulator's start time).
+	PoolWarm *Latency `json:"poolWarm,omitempty"`
+	PoolCold *Latency `json:"poolCold,omitempty"`
+	// PoolBurst: concurrent starts against a smaller pool.
+	PoolBurst *PoolBurst `json:"poolBurst,omitempty"`
+}
+
+// PoolBurst counts how Starts concurrent starts against a pool of Pool
+// Ready sessions were served.
+type PoolBurst struct {
+	Starts, Pool, Warm, Cold int
+	// DoubleClaims counts pool sessions handed to more than one command.
+	DoubleClaims int `json:"doubleClaims"`
 }
