@@ -33,26 +33,6 @@ func (c *shiftClock) Now() time.Time { return time.Now().Add(time.Duration(c.shi
 // Set moves the clock to t.
 func (c *shiftClock) Set(t time.Time) { c.shift.Store(int64(time.Until(t))) }
 
-// dueLog records the scheduled due messages.
-type dueLog struct {
-	mu  sync.Mutex
-	msg []arrops.DueMessage
-}
-
-func (d *dueLog) Schedule(_ context.Context, m arrops.DueMessage, at time.Time) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	m.At = at
-	d.msg = append(d.msg, m)
-	return nil
-}
-
-func (d *dueLog) count() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.msg)
-}
-
 type poolEnv struct {
 	t     *testing.T
 	ctx   context.Context
@@ -60,7 +40,7 @@ type poolEnv struct {
 	sim   *arrsim.Server
 	st    *store.Store
 	pool  *functions.Pool
-	due   *dueLog
+	due   *schedule.Memory
 	watch watch.Deps
 	log   *slog.Logger
 }
@@ -74,7 +54,7 @@ func newPoolEnv(t *testing.T, az *azuritetest.Instance, settings map[string]stri
 	arrc := functest.ARR(t, url, azpolicy.ClientOptions{Retry: functest.NoRetries})
 	st := functest.Store(t, az.ConnectionString, functest.FreshTables("Pool"))
 	cfg := functest.Config(t, az.ConnectionString, settings)
-	due := &dueLog{}
+	due := &schedule.Memory{}
 	p := &functions.Pool{Config: cfg.Pool, ARR: functions.Value(arrc), Due: functions.Value[schedule.Scheduler](due),
 		Records: functions.Value[functions.PoolRecords](st)}
 	return &poolEnv{t: t, ctx: ctx, clock: clock, sim: sim, st: st, pool: p, due: due,
@@ -146,8 +126,8 @@ func testPoolLifecycle(t *testing.T, az *azuritetest.Instance) {
 	if st.Started != 0 || !st.NextEdge.Equal(mon.Add(7*time.Hour+55*time.Minute)) {
 		t.Fatalf("07:50: %+v, want nothing started and the next look at 07:55 (08:00 less the 5 min default lead)", st)
 	}
-	if e.maintain(); e.due.count() != 1 {
-		t.Fatalf("the edge was scheduled %d times, want once", e.due.count())
+	if e.maintain(); len(e.due.Pending()) != 1 {
+		t.Fatalf("the edge was scheduled %d times, want once", len(e.due.Pending()))
 	}
 
 	e.clock.Set(mon.Add(7*time.Hour + 55*time.Minute))

@@ -2,9 +2,10 @@ package policy
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/arrops/arrops"
 )
 
 // Options are the shutdown policies (the app's SHUTDOWN_* settings). The
@@ -54,14 +55,8 @@ func ParseQuietHours(s string) (QuietHours, error) {
 }
 
 func parseClock(s string) (ClockTime, error) {
-	s = strings.TrimSpace(s)
-	h, m, ok := strings.Cut(s, ":")
-	hh, err1 := strconv.Atoi(h)
-	mm, err2 := strconv.Atoi(m)
-	if !ok || err1 != nil || err2 != nil || len(m) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59 {
-		return 0, fmt.Errorf("%q is not a time of day HH:MM (00:00..23:59)", s)
-	}
-	return ClockTime(hh*60 + mm), nil
+	m, err := arrops.ParseTimeOfDay(s)
+	return ClockTime(m), err
 }
 
 // Contains reports whether t (already in the window's zone) lies in the

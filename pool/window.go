@@ -8,9 +8,10 @@ package pool
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/arrops/arrops"
 )
 
 // Clock is a time of day in minutes after midnight (0..1439).
@@ -89,14 +90,8 @@ func parseDay(s string) (time.Weekday, error) {
 
 // ParseClock parses HH:MM on a 24-hour clock.
 func ParseClock(s string) (Clock, error) {
-	s = strings.TrimSpace(s)
-	h, m, ok := strings.Cut(s, ":")
-	hh, err1 := strconv.Atoi(h)
-	mm, err2 := strconv.Atoi(m)
-	if !ok || err1 != nil || err2 != nil || len(m) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59 {
-		return 0, fmt.Errorf("%q is not a time of day HH:MM (00:00..23:59)", s)
-	}
-	return Clock(hh*60 + mm), nil
+	m, err := arrops.ParseTimeOfDay(s)
+	return Clock(m), err
 }
 
 // Window is a daily window [Start, End) on the wall clock of Loc, opening on

@@ -50,7 +50,7 @@ type cmdEnv struct {
 	cfg         *config.Config
 	pool        *functions.Pool
 	reserve     *functions.Reservations
-	due         *dueRecorder
+	due         *schedule.Memory
 }
 
 func newCmdEnv(t testing.TB) *cmdEnv {
@@ -76,7 +76,7 @@ func newCmdEnvWith(t testing.TB, settings map[string]string) *cmdEnv {
 		}
 		return st, nil
 	}}
-	e.due = &dueRecorder{}
+	e.due = &schedule.Memory{}
 	e.reserve = &functions.Reservations{ARR: functions.Value(arrc), Bus: functions.Value[functions.Publisher](e.bus),
 		Due: functions.Value[schedule.Scheduler](e.due), Records: functions.Value[functions.ReservationRecords](st)}
 	if cfg.Pool.Enabled() {

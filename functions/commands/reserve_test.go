@@ -1,11 +1,9 @@
 package commands_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,26 +11,6 @@ import (
 	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/internal/functest"
 )
-
-// dueRecorder records scheduled due messages.
-type dueRecorder struct {
-	mu  sync.Mutex
-	msg []arrops.DueMessage
-}
-
-func (d *dueRecorder) Schedule(_ context.Context, m arrops.DueMessage, at time.Time) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	m.At = at
-	d.msg = append(d.msg, m)
-	return nil
-}
-
-func (d *dueRecorder) all() []arrops.DueMessage {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]arrops.DueMessage(nil), d.msg...)
-}
 
 // A reservation is recorded (Reserved, starting ahead of startAt by the
 // default lead while nothing was observed) and scheduled; its message starts
@@ -58,7 +36,11 @@ func testReserve(t *testing.T, e *cmdEnv) {
 		!rec.CreatedAt.Equal(startAt.Add(-lead)) || rec.MaxLeaseMinutes != 90 || rec.ReplyTo != "res-replies" {
 		t.Fatalf("record %+v", rec)
 	}
-	msgs := e.due.all()
+	pending := e.due.Pending()
+	var msgs []arrops.DueMessage
+	for _, p := range pending {
+		msgs = append(msgs, p.Msg)
+	}
 	if len(msgs) == 0 || msgs[0].Kind != arrops.DueReservation || msgs[0].SessionID != "msg-res-1" || !msgs[0].At.Equal(startAt.Add(-lead)) {
 		t.Fatalf("due messages %+v", msgs)
 	}
