@@ -158,9 +158,23 @@ func testPoolLifecycle(t *testing.T, az *azuritetest.Instance) {
 	if p, _, _ := e.pool.Claim(e.ctx, recs, functions.PoolClaim{Key: "cmd-p", Size: arrops.SizePremium}, now); p != nil {
 		t.Fatalf("a Premium start took Standard pool session %s", p.ID)
 	}
-	// Replenish: the claimed one is replaced in the next slot.
-	if st := e.maintain(); st.Started != 1 {
-		t.Fatalf("after a claim: %+v, want one replacement", st)
+	// A delivery that took the command's claim lock and was killed before
+	// it claimed: its redelivery waits while the lock may still be live,
+	// then takes the lock over and claims.
+	lock := &arrops.FollowUpChain{DueAt: now}
+	if err := e.st.SaveDueMark(e.ctx, "claim-cmd-k", lock); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.pool.Claim(e.ctx, recs, functions.PoolClaim{Key: "cmd-k", Size: arrops.SizeStandard}, now.Add(5*time.Second)); !errors.Is(err, functions.ErrClaimInProgress) {
+		t.Fatalf("claim behind a live lock: %v, want ErrClaimInProgress", err)
+	}
+	k, fresh, err := e.pool.Claim(e.ctx, recs, functions.PoolClaim{Key: "cmd-k", Size: arrops.SizeStandard}, now.Add(30*time.Second))
+	if err != nil || k == nil || !fresh || k.ID == a.ID {
+		t.Fatalf("claim after the lock went stale: %v %v %v", k, fresh, err)
+	}
+	// Replenish: the claimed ones are replaced in the next slots.
+	if st := e.maintain(); st.Started != 2 {
+		t.Fatalf("after two claims: %+v, want two replacements", st)
 	}
 	e.settle()
 
@@ -175,7 +189,7 @@ func testPoolLifecycle(t *testing.T, az *azuritetest.Instance) {
 	}
 	e.settle()
 	free, claimed := e.active()
-	if len(free) != 2 || len(claimed) != 1 || free[1].ID != "pool-standard-20261207-3" {
+	if len(free) != 2 || len(claimed) != 2 || free[1].ID != "pool-standard-20261207-4" {
 		t.Fatalf("free %v claimed %v", free, claimed)
 	}
 
@@ -198,7 +212,7 @@ func testPoolLifecycle(t *testing.T, az *azuritetest.Instance) {
 		t.Fatalf("18:00: %+v, want 2 stopped", st)
 	}
 	free, claimed = e.active()
-	if len(free) != 0 || len(claimed) != 1 {
+	if len(free) != 0 || len(claimed) != 2 {
 		t.Fatalf("after close: free %v claimed %v", free, claimed)
 	}
 	for _, f := range before {
