@@ -408,7 +408,7 @@ func (p *Pool) Claim(ctx context.Context, recs PoolRecords, c PoolClaim, now tim
 	var free []*arrops.Session
 	for _, s := range active {
 		if s.Origin == arrops.OriginPool && s.ClaimedBy == c.Key {
-			return s, false, nil
+			return s, false, nil // this command's earlier delivery claimed it
 		}
 		if claimable(s, c.Size) {
 			free = append(free, s)
@@ -483,6 +483,22 @@ func lockClaim(ctx context.Context, recs PoolRecords, key string, now time.Time)
 		return err
 	}
 	return nil
+}
+
+// ClaimedSession returns the active pool session claimed under key (the
+// sessionId a pooled start was given, or the id derived from its message),
+// or nil.
+func ClaimedSession(ctx context.Context, recs PoolRecords, key string, now time.Time) (*arrops.Session, error) {
+	active, err := recs.ActiveSessions(ctx, now)
+	if err != nil {
+		return nil, fmt.Errorf("read active sessions: %w", err)
+	}
+	for _, s := range active {
+		if s.Origin == arrops.OriginPool && s.ClaimedBy == key {
+			return s, nil
+		}
+	}
+	return nil, nil
 }
 
 func claimable(s *arrops.Session, sz arrops.SessionSize) bool {

@@ -371,20 +371,22 @@ func (h *run) conflict(ctx context.Context, rec *arrops.Session) error {
 // startPooled hands a Ready pool session to the start when one is free:
 // claim (one conditional write), lease from the claim, reply "accepted" with
 // the hostname, SessionReady, and a replacement for the pool. done is false
-// when the start is cold. A start with its own sessionId stays cold (the
-// pool session's id cannot become the caller's), as does "pool": false.
+// when the start is cold ("pool": false, or the id already has a record).
+// The claim key is the id a cold start would get: the caller's sessionId,
+// or the one derived from the message; stop and extend by it find the pool
+// session (ClaimedBy).
 func (h *run) startPooled(ctx context.Context, key string, size arrops.SessionSize, lease int) (done bool, err error) {
 	cold := false
 	h.pooled = &cold
-	if h.cmd.SessionID != "" || (h.cmd.Pool != nil && !*h.cmd.Pool) {
+	if h.cmd.Pool != nil && !*h.cmd.Pool {
 		return false, nil
 	}
 	recs, err := h.Pool.Records.Get(ctx)
 	if err != nil {
 		return false, fmt.Errorf("open records: %w", err)
 	}
-	if own, err := h.rec.GetSession(ctx, key); err == nil && own.Origin == arrops.OriginCommand {
-		return false, nil // an earlier delivery started it cold
+	if _, err := h.rec.GetSession(ctx, key); err == nil {
+		return false, nil // the id is taken (an earlier delivery started it cold): as a cold start would
 	} else if err != nil && arrops.ErrorCode(err) != arrops.ENOTFOUND {
 		return false, fmt.Errorf("read session %s: %w", key, err)
 	}
@@ -395,6 +397,11 @@ func (h *run) startPooled(ctx context.Context, key string, size arrops.SessionSi
 	}
 	warm := true
 	h.pooled = &warm
+	if !fresh && s.CorrelationID != h.msg.MessageID {
+		// Another command claimed under the same sessionId: as for a cold
+		// start of an existing id with the same settings.
+		return true, h.finish(ctx, arrops.OutcomeNoop, s.ID, fmt.Sprintf("session %s is pool session %s, claimed by another command", key, s.ID), s, "")
+	}
 	if err := functions.ClaimLease(ctx, h.arrc, h.rec, s, lease, h.now); err != nil {
 		return true, err // transient: the redelivery finds its claim and carries on
 	}
@@ -413,8 +420,29 @@ func (h *run) startPooled(ctx context.Context, key string, size arrops.SessionSi
 	return true, nil
 }
 
+// resolve maps a sessionId the caller gave a pooled start to the pool
+// session it claimed; other ids are returned as they are.
+func (h *run) resolve(ctx context.Context, id string) (string, error) {
+	if _, err := h.rec.GetSession(ctx, id); arrops.ErrorCode(err) != arrops.ENOTFOUND || h.Pool == nil {
+		return id, nil
+	}
+	recs, err := h.Pool.Records.Get(ctx)
+	if err != nil {
+		return "", fmt.Errorf("open records: %w", err)
+	}
+	if s, err := functions.ClaimedSession(ctx, recs, id, h.now); err != nil {
+		return "", err
+	} else if s != nil {
+		return s.ID, nil
+	}
+	return id, nil
+}
+
 func (h *run) stop(ctx context.Context) error {
-	id := h.cmd.SessionID
+	id, err := h.resolve(ctx, h.cmd.SessionID)
+	if err != nil {
+		return err
+	}
 	h.id = id
 	rec, err := h.rec.GetSession(ctx, id)
 	if err != nil && arrops.ErrorCode(err) != arrops.ENOTFOUND {
@@ -472,7 +500,11 @@ func (h *run) stop(ctx context.Context) error {
 }
 
 func (h *run) extend(ctx context.Context) error {
-	id, lease := h.cmd.SessionID, *h.cmd.MaxLeaseTimeMinutes
+	lease := *h.cmd.MaxLeaseTimeMinutes
+	id, err := h.resolve(ctx, h.cmd.SessionID)
+	if err != nil {
+		return err
+	}
 	h.id = id
 	resp, err := h.arrc.UpdateSession(ctx, id, int32(lease), nil)
 	switch arrops.ErrorCode(err) {

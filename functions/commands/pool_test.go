@@ -23,21 +23,16 @@ func testPooled(t *testing.T) {
 	if st, err := e.pool.Maintain(e.ctx, time.Now(), log); err != nil || st.Started != 1 {
 		t.Fatalf("maintain: %+v %v", st, err)
 	}
-	e.sim.Advance(2 * time.Second) // the pool session is Ready in ARR
 	wd := watch.Deps{Config: e.cfg, ARR: functions.Value(e.arrc), Records: functions.Value[watch.Records](e.st), Now: time.Now,
 		Bus: functions.Value[functions.Publisher](e.bus)}
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		st, err := watch.Sweep(e.ctx, wd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.InTransition == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("pool session not Ready")
+	ready := func() {
+		t.Helper()
+		e.sim.Advance(2 * time.Second) // the pool session is Ready in ARR
+		if st, err := watch.Sweep(e.ctx, wd); err != nil || st.InTransition != 0 {
+			t.Fatalf("sweep: %+v %v, want nothing in transition", st, err)
 		}
 	}
+	ready()
 	body := `{"action":"start","size":"Standard","maxLeaseTimeMinutes":120,"requestedBy":"viewer","tags":{"p":"7"}}`
 	for i := 1; i <= 2; i++ {
 		if code, resp := e.deliver("msg-warm-1", body, i, "viewer-replies"); code != http.StatusOK {
@@ -87,5 +82,30 @@ func testPooled(t *testing.T) {
 		if r.Outcome != arrops.OutcomeAccepted || r.Pooled == nil || *r.Pooled || r.SessionID != id || e.session(id).Origin != arrops.OriginCommand {
 			t.Fatalf("%s: reply %+v", id, r)
 		}
+	}
+
+	// The caller's own sessionId: the pool session is handed over under it,
+	// and stop by that id stops the pool session.
+	if st, err := e.pool.Maintain(e.ctx, time.Now(), log); err != nil || st.Started != 1 {
+		t.Fatalf("replacement: %+v %v", st, err)
+	}
+	ready()
+	if code, resp := e.deliver("msg-own-1", `{"action":"start","sessionId":"my-own","size":"Standard"}`, 1, "own-replies"); code != http.StatusOK {
+		t.Fatalf("%d %v", code, resp.Logs)
+	}
+	r := replies(t, e.bus.To("own-replies"), "CommandReply")[0]
+	if r.Pooled == nil || !*r.Pooled || r.SessionID == "my-own" || r.Session == nil || r.Session.Hostname == "" {
+		t.Fatalf("own id: reply %+v", r)
+	}
+	pooled := r.SessionID
+	if e.session(pooled).ClaimedBy != "my-own" {
+		t.Fatalf("record %+v", e.session(pooled))
+	}
+	if code, _ := e.deliver("msg-own-stop", `{"action":"stop","sessionId":"my-own"}`, 1, "own-replies"); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	stop := replies(t, e.bus.To("own-replies"), "CommandReply")[1]
+	if stop.Outcome != arrops.OutcomeAccepted || stop.SessionID != pooled || e.session(pooled).Status != arrops.SessionStopped {
+		t.Fatalf("stop by the caller's id: %+v, record %+v", stop, e.session(pooled))
 	}
 }
