@@ -199,3 +199,35 @@ func renderPage(t testing.TB, r *Report) string {
 	}
 	return buf.String()
 }
+
+// TestSmallValuesInMinutes: a range with minutes of use draws its axes in
+// minutes, and a value that would print as "0.00 h" prints in minutes.
+func TestSmallValuesInMinutes(t *testing.T) {
+	ready := ts("2026-11-03T10:00:00Z")
+	ss := []*arrops.Session{
+		{ID: "a", Size: arrops.SizeStandard, Status: arrops.SessionStopped, RequestedBy: "ann", CreatedAt: ready, ReadyAt: ready, StoppedAt: ready.Add(18 * time.Minute)},
+		{ID: "b", Size: arrops.SizeStandard, Status: arrops.SessionStopped, RequestedBy: "bo", CreatedAt: ready, ReadyAt: ready, StoppedAt: ready.Add(12 * time.Second)},
+	}
+	r, err := Build(context.Background(), novemberQuery(FormatHTML, GroupRequester, ""), Rates{}, fixedNow, seq(ss), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := renderPage(t, r)
+	for _, want := range []string{">Session minutes (min)</text>", `>0.2 min</text>`, `<td class="n">0.2 min</td>`, `id="total-hours">0.30 h<`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	// "0.00 h" only for what is really zero (savings and waste here).
+	if n := strings.Count(page, "0.00 h"); n != 2 {
+		t.Errorf(`page prints "0.00 h" %d times, want 2 (saved, wasted)`, n)
+	}
+	ticks := regexp.MustCompile(`class="tick ytick"[^>]*>([^<]*)<`).FindAllStringSubmatch(page, -1)
+	var labels []string
+	for _, m := range ticks {
+		labels = append(labels, m[1])
+	}
+	if strings.Join(labels, " ") != "0 5 10 15 20" {
+		t.Errorf("minute ticks %v", labels)
+	}
+}
