@@ -54,8 +54,8 @@ func TestHTMLContent(t *testing.T) {
 		"<title>ARR usage 2026-11-01 to 2026-11-23 by requester</title>",
 		`<h1 id="title">ARR usage 2026-11-01 to 2026-11-23 by requester</h1>`,
 		`id="total-hours">9.01 h<`,
-		`id="saved">10.52 USD<`,
-		`id="wasted">50.00 USD<`,
+		`id="saved">10.52 <span class="cur">USD</span><`,
+		`id="wasted">50.00 <span class="cur">USD</span><`,
 		`<a href="https://devstoreaccount1.blob.core.windows.net/arr-output/plant/robot.arrAsset" rel="noreferrer">arr-output/plant/robot.arrAsset</a>`,
 		`<meta name="referrer" content="no-referrer">`,
 		`<code>UndecodableEvent</code> (1)`,
@@ -64,7 +64,7 @@ func TestHTMLContent(t *testing.T) {
 		`href="?format=csv&amp;from=2026-11-01&amp;groupBy=requester&amp;to=2026-11-23"`,
 		`href="?dataset=conversions&amp;format=csv&amp;from=2026-11-01&amp;groupBy=requester&amp;to=2026-11-23"`,
 		"@page{size:A4",
-		`id="total-cost">72.23 USD<`,
+		`id="total-cost">72.23 <span class="cur">USD</span><`,
 		`data-date="2026-11-05" data-size="Premium" data-hours="2"`,
 		`data-requester="alice" data-hours="4"`,
 		`<td class="msg">the FBX file is corrupt</td>`,
@@ -198,4 +198,36 @@ func renderPage(t testing.TB, r *Report) string {
 		t.Fatal(err)
 	}
 	return buf.String()
+}
+
+// TestSmallValuesInMinutes: a range with minutes of use draws its axes in
+// minutes, and a value that would print as "0.00 h" prints in minutes.
+func TestSmallValuesInMinutes(t *testing.T) {
+	ready := ts("2026-11-03T10:00:00Z")
+	ss := []*arrops.Session{
+		{ID: "a", Size: arrops.SizeStandard, Status: arrops.SessionStopped, RequestedBy: "ann", CreatedAt: ready, ReadyAt: ready, StoppedAt: ready.Add(18 * time.Minute)},
+		{ID: "b", Size: arrops.SizeStandard, Status: arrops.SessionStopped, RequestedBy: "bo", CreatedAt: ready, ReadyAt: ready, StoppedAt: ready.Add(12 * time.Second)},
+	}
+	r, err := Build(context.Background(), novemberQuery(FormatHTML, GroupRequester, ""), Rates{}, fixedNow, seq(ss), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := renderPage(t, r)
+	for _, want := range []string{">Session minutes (min)</text>", `>0.2 min</text>`, `<td class="n">0.2 min</td>`, `id="total-hours">0.30 h<`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	// "0.00 h" only for what is really zero (savings and waste here).
+	if n := strings.Count(page, "0.00 h"); n != 2 {
+		t.Errorf(`page prints "0.00 h" %d times, want 2 (saved, wasted)`, n)
+	}
+	ticks := regexp.MustCompile(`class="tick ytick"[^>]*>([^<]*)<`).FindAllStringSubmatch(page, -1)
+	var labels []string
+	for _, m := range ticks {
+		labels = append(labels, m[1])
+	}
+	if strings.Join(labels, " ") != "0 5 10 15 20" {
+		t.Errorf("minute ticks %v", labels)
+	}
 }
