@@ -17,11 +17,18 @@ import (
 // on stdout otherwise (see trigger.InvocationLog).
 type Func func(ctx context.Context, inv *trigger.Invocation, out *trigger.Response, log *slog.Logger) error
 
+// LogsOnStdoutAfter is how long an invocation's lines wait for its reply.
+// Past it they go to stdout, and so do its later lines: on functionTimeout
+// the host kills the handler, and lines held for the reply would die with it.
+const LogsOnStdoutAfter = 10 * time.Second
+
 // Handle adapts f to the custom-handler protocol.
 func Handle(name string, f Func, stdout io.Writer, level slog.Leveler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		invLog := trigger.NewInvocationLog(stdout, 0, 0)
+		slow := time.AfterFunc(LogsOnStdoutAfter, func() { _ = invLog.Flush() })
+		defer slow.Stop()
 		log := trigger.NewLogger(invLog, &slog.HandlerOptions{Level: level}).With(
 			"function", name, "invocationId", r.Header.Get(trigger.HeaderInvocationID))
 		inv, _, err := trigger.ReadInvocation(r, 0)

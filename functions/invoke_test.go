@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/arrops/arrops"
@@ -375,4 +376,38 @@ func TestHandleErrorClasses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An invocation that runs long has its lines on stdout before it ends (a
+// function timeout kills the handler, and lines held for the reply would die
+// with it), each once; its reply carries none of them.
+func TestHandleSlowInvocationLogsOnStdout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stdout := &syncbuf.Buffer{}
+		var early string
+		f := func(ctx context.Context, _ *trigger.Invocation, _ *trigger.Response, log *slog.Logger) error {
+			log.Info("early")
+			time.Sleep(functions.LogsOnStdoutAfter + time.Second)
+			early = stdout.String()
+			log.Info("late")
+			return nil
+		}
+		body, err := trigger.EncodeTimerInvocation("timer", trigger.Timer{Sys: trigger.NewSys("probe", time.Now())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		functions.Handle("probe", f, stdout, slog.LevelInfo)(rec, httptest.NewRequest(http.MethodPost, "/probe", bytes.NewReader(body)))
+		resp, err := trigger.DecodeResponse(rec.Body.Bytes())
+		if rec.Code != http.StatusOK || err != nil || len(resp.Logs) != 0 {
+			t.Fatalf("HTTP %d %v, Logs %q: want 200 without Logs", rec.Code, err, resp.Logs)
+		}
+		if !strings.Contains(early, `"msg":"early"`) {
+			t.Errorf("stdout before the reply: %q", early)
+		}
+		out := stdout.String()
+		if strings.Count(out, `"msg":"early"`) != 1 || strings.Count(out, `"msg":"late"`) != 1 {
+			t.Errorf("stdout %q: want each line once", out)
+		}
+	})
 }

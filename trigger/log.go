@@ -20,7 +20,8 @@ const (
 // InvocationLog routes the log lines of one invocation so that each reaches
 // the host exactly once: it collects them for Response.Logs, which the host
 // writes to the invocation's log (as Information) only when the reply is
-// 2xx. End it with Lines for a 2xx reply or with Flush for any other.
+// 2xx. End it with Lines for a 2xx reply or with Flush for any other (or
+// earlier, for an invocation that may not live to reply).
 //
 // It is an io.Writer taking one line per Write, safe for concurrent use, and
 // bounded: a line past maxLines, a line longer than maxLineBytes, and every
