@@ -12,16 +12,24 @@ import (
 	"github.com/arrops/arrops/trigger"
 )
 
-// Func runs one invocation. It writes outputs into out and logs through log
-// (which reaches both the invocation's Logs and stdout).
+// Func runs one invocation. It writes outputs into out and logs through log,
+// whose lines reach the host once each: in the reply's Logs when it is 2xx,
+// on stdout otherwise (see trigger.InvocationLog).
 type Func func(ctx context.Context, inv *trigger.Invocation, out *trigger.Response, log *slog.Logger) error
+
+// LogsOnStdoutAfter is how long an invocation's lines wait for its reply.
+// Past it they go to stdout, and so do its later lines: on functionTimeout
+// the host kills the handler, and lines held for the reply would die with it.
+const LogsOnStdoutAfter = 10 * time.Second
 
 // Handle adapts f to the custom-handler protocol.
 func Handle(name string, f Func, stdout io.Writer, level slog.Leveler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		invLog := trigger.NewInvocationLog(0, 0)
-		log := trigger.NewLogger(stdout, invLog, &slog.HandlerOptions{Level: level}).With(
+		invLog := trigger.NewInvocationLog(stdout, 0, 0)
+		slow := time.AfterFunc(LogsOnStdoutAfter, func() { _ = invLog.Flush() })
+		defer slow.Stop()
+		log := trigger.NewLogger(invLog, &slog.HandlerOptions{Level: level}).With(
 			"function", name, "invocationId", r.Header.Get(trigger.HeaderInvocationID))
 		inv, _, err := trigger.ReadInvocation(r, 0)
 		if err != nil {
@@ -29,7 +37,7 @@ func Handle(name string, f Func, stdout io.Writer, level slog.Leveler) http.Hand
 			// invocation so the host retries and finally poisons the message:
 			// it is kept, not dropped.
 			log.Error("invalid invocation envelope", "err", err)
-			writeJSON(w, http.StatusBadRequest, trigger.Response{Logs: invLog.Lines()})
+			failed(w, http.StatusBadRequest, invLog)
 			return
 		}
 		var out trigger.Response
@@ -43,15 +51,28 @@ func Handle(name string, f Func, stdout io.Writer, level slog.Leveler) http.Hand
 				level = slog.LevelError
 			}
 			log.Log(ctx, level, "invocation failed; the host will retry", "err", err, "code", arrops.ErrorCode(err), "ms", time.Since(start).Milliseconds())
-			writeJSON(w, http.StatusInternalServerError, trigger.Response{Logs: invLog.Lines()})
+			failed(w, http.StatusInternalServerError, invLog)
 			return
 		}
 		log.Debug("invocation done", "ms", time.Since(start).Milliseconds())
-		out.Logs = append(out.Logs, invLog.Lines()...)
+		lines := invLog.Lines()
+		out.Logs = append(out.Logs, lines...)
 		if err := trigger.WriteResponse(w, out); err != nil {
+			// Neither the reply nor its Logs reached the host: the lines go to
+			// stdout (an ended InvocationLog passes writes through).
+			for _, line := range lines {
+				_, _ = invLog.Write([]byte(line))
+			}
 			log.Error("write response", "err", err)
 		}
 	}
+}
+
+// failed answers a failed invocation. The host drops the Logs of a non-2xx
+// reply, so the invocation's lines go to stdout instead, once.
+func failed(w http.ResponseWriter, status int, invLog *trigger.InvocationLog) {
+	_ = invLog.Flush() // stdout is the last resort: nowhere left to report to
+	writeJSON(w, status, trigger.Response{})
 }
 
 // safeCall turns a panic into a transient error so one bad message cannot take
@@ -108,7 +129,7 @@ func InvocationID(ctx context.Context) string {
 	return inv.id
 }
 
-// Logger returns the invocation's logger (its Logs and stdout), or
+// Logger returns the invocation's logger (see Func), or
 // slog.Default outside an invocation, for code that has only a ctx.
 func Logger(ctx context.Context) *slog.Logger {
 	if inv, ok := ctx.Value(invocationKey{}).(invocation); ok && inv.log != nil {

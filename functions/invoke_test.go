@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/arrops/arrops"
@@ -112,70 +113,83 @@ func TestHandle(t *testing.T) {
 		return b
 	}
 
-	var results []struct {
+	// Each line reaches the host exactly once: in Logs of a 2xx reply (which
+	// the host logs), on stdout for any other (whose Logs the host drops).
+	cases := []struct {
+		name string
+		body []byte
 		code int
-		resp trigger.Response
+		msgs map[string]string // message -> level, each expected exactly once
+	}{
+		{"ok", body("ok"), 200, map[string]string{"did the work": "INFO", "via ctx": "INFO"}},
+		{"bad envelope", []byte(`{"Data": 7`), 400, map[string]string{"invalid invocation envelope": "ERROR"}},
+		{"no data", []byte(`{"Metadata":{}}`), 400, map[string]string{"invalid invocation envelope": "ERROR"}},
+		{"fail", body("fail"), 500, map[string]string{"invocation failed; the host will retry": "WARN"}},
+		{"panic", body("panic"), 500, map[string]string{"invocation failed; the host will retry": "WARN"}},
+		{"after panic", body("ok"), 200, map[string]string{"did the work": "INFO", "via ctx": "INFO"}},
 	}
+	got := make([]struct {
+		code   int
+		resp   trigger.Response
+		stdout []string
+	}, len(cases))
 	stderr := captureStderr(t, func() {
-		for _, c := range []struct {
-			name string
-			body []byte
-		}{
-			{"ok", body("ok")}, {"bad envelope", []byte(`{"Data": 7`)}, {"no data", []byte(`{"Metadata":{}}`)},
-			{"fail", body("fail")}, {"panic", body("panic")}, {"after panic", body("ok")},
-		} {
-			code, resp := post(t, srv.URL+"/probe", c.body, "inv-"+strings.ReplaceAll(c.name, " ", "-"))
-			results = append(results, struct {
-				code int
-				resp trigger.Response
-			}{code, resp})
+		for i, c := range cases {
+			stdout.Reset()
+			got[i].code, got[i].resp = post(t, srv.URL+"/probe", c.body, "inv-"+strings.ReplaceAll(c.name, " ", "-"))
+			if out := strings.TrimSpace(stdout.String()); out != "" {
+				got[i].stdout = strings.Split(out, "\n")
+			}
 		}
 	})
-	want := []int{200, 400, 400, 500, 500, 200}
-	for i, r := range results {
-		if r.code != want[i] {
-			t.Errorf("call %d: status %d, want %d (logs %v)", i, r.code, want[i], r.resp.Logs)
+	for i, c := range cases {
+		g := got[i]
+		if g.code != c.code {
+			t.Errorf("%s: status %d, want %d (stdout %q)", c.name, g.code, c.code, g.stdout)
+		}
+		if ok := c.code == 200; ok && len(g.stdout) != 0 || !ok && len(g.resp.Logs) != 0 {
+			t.Errorf("%s: HTTP %d with Logs %q and stdout %q: a line took the path the host drops or took both", c.name, g.code, g.resp.Logs, g.stdout)
+		}
+		seen := map[string]int{}
+		for _, line := range append(g.resp.Logs, g.stdout...) {
+			var rec map[string]any
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Errorf("%s: log line is not JSON: %q", c.name, line)
+				continue
+			}
+			if rec["function"] != "probe" || rec["invocationId"] != "inv-"+strings.ReplaceAll(c.name, " ", "-") {
+				t.Errorf("%s: line without function/invocationId: %q", c.name, line)
+			}
+			msg, _ := rec["msg"].(string)
+			seen[msg]++
+			if want, ok := c.msgs[msg]; !ok || rec["level"] != want {
+				t.Errorf("%s: unexpected line (want level %q): %q", c.name, want, line)
+			}
+		}
+		for msg := range c.msgs {
+			if seen[msg] != 1 {
+				t.Errorf("%s: %q logged %d times, want once (Logs %q, stdout %q)", c.name, msg, seen[msg], g.resp.Logs, g.stdout)
+			}
 		}
 	}
-	ok := results[0].resp
-	if ok.ReturnValue != "done" {
-		t.Errorf("ReturnValue %v", ok.ReturnValue)
+	if got[0].resp.ReturnValue != "done" {
+		t.Errorf("ReturnValue %v", got[0].resp.ReturnValue)
 	}
-	logs := strings.Join(ok.Logs, "\n")
-	if !strings.Contains(logs, "did the work") || !strings.Contains(logs, "via ctx") || !strings.Contains(logs, "invocation=inv-ok") ||
-		!strings.Contains(logs, "function=probe") {
-		t.Errorf("invocation Logs %q", ok.Logs)
-	}
-	if l := strings.Join(results[1].resp.Logs, "\n"); !strings.Contains(l, "invalid invocation envelope") {
-		t.Errorf("bad envelope Logs %q", l)
-	}
-	if l := strings.Join(results[3].resp.Logs, "\n"); !strings.Contains(l, "table service timed out") || !strings.Contains(l, "code=internal") {
-		t.Errorf("failure Logs %q", l)
-	}
-	if l := strings.Join(results[4].resp.Logs, "\n"); !strings.Contains(l, "panic") || !strings.Contains(l, "nil map") {
-		t.Errorf("panic Logs %q", l)
+	for i, want := range map[int][]string{
+		0: {`"invocation":"inv-ok"`},
+		1: {"invalid invocation envelope"},
+		3: {"table service timed out", `"code":"internal"`},
+		4: {"panic", "nil map"},
+	} {
+		all := strings.Join(append(got[i].resp.Logs, got[i].stdout...), "\n")
+		for _, w := range want {
+			if !strings.Contains(all, w) {
+				t.Errorf("%s: lines lack %q: %s", cases[i].name, w, all)
+			}
+		}
 	}
 	if calls.Load() != 4 {
 		t.Errorf("f called %d times, want 4 (not for broken envelopes)", calls.Load())
-	}
-	// Every line on stdout is JSON with the function and invocation id.
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	sawWork := false
-	for _, l := range lines {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(l), &rec); err != nil {
-			t.Errorf("stdout line is not JSON: %q", l)
-			continue
-		}
-		if rec["function"] != "probe" || rec["invocationId"] == "" {
-			t.Errorf("stdout line without function/invocationId: %q", l)
-		}
-		if rec["msg"] == "did the work" {
-			sawWork = true
-		}
-	}
-	if !sawWork {
-		t.Errorf("stdout lacks the function's log line: %s", stdout.String())
 	}
 	if stderr != "" {
 		t.Errorf("wrote to stderr (the host logs it as errors): %q", stderr)
@@ -362,4 +376,38 @@ func TestHandleErrorClasses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An invocation that runs long has its lines on stdout before it ends (a
+// function timeout kills the handler, and lines held for the reply would die
+// with it), each once; its reply carries none of them.
+func TestHandleSlowInvocationLogsOnStdout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stdout := &syncbuf.Buffer{}
+		var early string
+		f := func(ctx context.Context, _ *trigger.Invocation, _ *trigger.Response, log *slog.Logger) error {
+			log.Info("early")
+			time.Sleep(functions.LogsOnStdoutAfter + time.Second)
+			early = stdout.String()
+			log.Info("late")
+			return nil
+		}
+		body, err := trigger.EncodeTimerInvocation("timer", trigger.Timer{Sys: trigger.NewSys("probe", time.Now())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		functions.Handle("probe", f, stdout, slog.LevelInfo)(rec, httptest.NewRequest(http.MethodPost, "/probe", bytes.NewReader(body)))
+		resp, err := trigger.DecodeResponse(rec.Body.Bytes())
+		if rec.Code != http.StatusOK || err != nil || len(resp.Logs) != 0 {
+			t.Fatalf("HTTP %d %v, Logs %q: want 200 without Logs", rec.Code, err, resp.Logs)
+		}
+		if !strings.Contains(early, `"msg":"early"`) {
+			t.Errorf("stdout before the reply: %q", early)
+		}
+		out := stdout.String()
+		if strings.Count(out, `"msg":"early"`) != 1 || strings.Count(out, `"msg":"late"`) != 1 {
+			t.Errorf("stdout %q: want each line once", out)
+		}
+	})
 }

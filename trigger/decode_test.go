@@ -647,7 +647,7 @@ func TestHTTPRedaction(t *testing.T) {
 	req := HTTPRequest{Method: "GET", URL: "https://app.azurewebsites.net/api/report?code=s3cr3tKey&format=csv&sig=abc",
 		Headers: map[string][]string{"x-functions-key": {"s3cr3tKey"}, "Authorization": {"Bearer tok3n"}}}
 	var sb strings.Builder
-	logger := NewLogger(&sb, nil, nil)
+	logger := NewLogger(&sb, nil)
 	logger.Info("request", "req", req)
 	for _, out := range []string{req.String(), sb.String(), req.RedactedURL()} {
 		for _, secret := range []string{"s3cr3tKey", "tok3n", "sig=abc"} {

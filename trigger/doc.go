@@ -35,9 +35,11 @@
 //
 // Replies: Response (Outputs/Logs/ReturnValue) with HTTPResponse for http
 // output bindings; WriteResponse sends it. NewLogger gives a slog.Logger that
-// writes each record as a JSON line to stdout and as a text line to the
-// invocation's bounded InvocationLog (Response.Logs); never to stderr, which
-// the host logs as Error.
+// writes each record once, as a JSON line carrying its level, to stdout or to
+// an invocation's bounded InvocationLog, which returns the lines in
+// Response.Logs of a 2xx reply and passes them to stdout otherwise (the host
+// drops the Logs of a failed invocation); never to stderr, which the host
+// logs as Error.
 //
 // Encode*Invocation reproduce the host's request bodies (same Data and
 // Metadata values; key order of Go maps aside) for the local host emulator.

@@ -1,148 +1,122 @@
 package trigger
 
 import (
-	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
-	"unicode/utf8"
 )
 
 // Limits of an InvocationLog when NewInvocationLog is given zero: the host
-// keeps Logs in memory and writes each line as a log entry, so a runaway loop
-// must not turn into a huge reply.
+// keeps Logs in memory and writes each entry as a log line, so a runaway
+// loop must not turn into a huge reply.
 const (
 	DefaultMaxLogLines     = 200
 	DefaultMaxLogLineBytes = 4096
 )
 
-// InvocationLog collects the lines returned in Response.Logs. It is an
-// io.Writer taking one line per Write, safe for concurrent use, and bounded:
-// lines past the limit are counted, not kept, and long lines are cut.
+// InvocationLog routes the log lines of one invocation so that each reaches
+// the host exactly once: it collects them for Response.Logs, which the host
+// writes to the invocation's log (as Information) only when the reply is
+// 2xx. End it with Lines for a 2xx reply or with Flush for any other (or
+// earlier, for an invocation that may not live to reply).
+//
+// It is an io.Writer taking one line per Write, safe for concurrent use, and
+// bounded: a line past maxLines, a line longer than maxLineBytes, and every
+// line written after Lines or Flush (by work the invocation left running) go
+// to stdout at once, whole, instead of being cut or dropped.
 type InvocationLog struct {
+	stdout       io.Writer
 	mu           sync.Mutex
 	lines        []string
-	dropped      int
+	overflow     int
+	done         bool
 	maxLines     int
 	maxLineBytes int
 }
 
 // NewInvocationLog returns a log keeping at most maxLines lines of at most
-// maxLineBytes bytes each; zero or negative values select the defaults.
-func NewInvocationLog(maxLines, maxLineBytes int) *InvocationLog {
+// maxLineBytes bytes each for Response.Logs and passing the rest to stdout
+// (nil: io.Discard); zero or negative limits select the defaults.
+func NewInvocationLog(stdout io.Writer, maxLines, maxLineBytes int) *InvocationLog {
+	if stdout == nil {
+		stdout = io.Discard
+	}
 	if maxLines <= 0 {
 		maxLines = DefaultMaxLogLines
 	}
 	if maxLineBytes <= 0 {
 		maxLineBytes = DefaultMaxLogLineBytes
 	}
-	return &InvocationLog{maxLines: maxLines, maxLineBytes: maxLineBytes}
+	return &InvocationLog{stdout: stdout, maxLines: maxLines, maxLineBytes: maxLineBytes}
 }
 
-// Write appends p as one line (a trailing newline is removed).
+// Write takes p as one line (a trailing newline is optional).
 func (l *InvocationLog) Write(p []byte) (int, error) {
-	n := len(p)
-	line := strings.TrimRight(string(p), "\n")
-	if len(line) > l.maxLineBytes {
-		cut := l.maxLineBytes
-		for cut > 0 && !utf8.RuneStart(line[cut]) {
-			cut--
-		}
-		line = line[:cut] + "…"
+	line := p
+	if n := len(line); n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.lines) >= l.maxLines {
-		l.dropped++
-		return n, nil
+	if l.done || len(l.lines) >= l.maxLines || len(line) > l.maxLineBytes {
+		if !l.done {
+			l.overflow++
+		}
+		// Written under the lock so that Flush keeps the lines in order.
+		if _, err := l.stdout.Write(append(line[:len(line):len(line)], '\n')); err != nil {
+			return 0, err
+		}
+		return len(p), nil
 	}
-	l.lines = append(l.lines, line)
-	return n, nil
+	l.lines = append(l.lines, string(line))
+	return len(p), nil
 }
 
-// Lines returns a copy of the collected lines, followed by a note of how many
-// were dropped, if any. Use it for Response.Logs.
+// Lines ends the collection and returns the collected lines for the Logs of
+// a 2xx reply, followed by a note when some went to stdout instead.
 func (l *InvocationLog) Lines() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make([]string, len(l.lines), len(l.lines)+1)
-	copy(out, l.lines)
-	if l.dropped > 0 {
-		out = append(out, fmt.Sprintf("trigger: %d more log lines dropped (limit %d)", l.dropped, l.maxLines))
+	l.done = true
+	out := l.lines
+	l.lines = nil
+	if l.overflow > 0 {
+		b, _ := json.Marshal(map[string]any{"level": slog.LevelWarn.String(), "msg": fmt.Sprintf(
+			"trigger: %d log lines of this invocation went to stdout (limit %d lines of %d bytes)",
+			l.overflow, l.maxLines, l.maxLineBytes)})
+		out = append(out, string(b))
 	}
 	return out
 }
 
-// NewLogHandler returns a slog.Handler writing each record both to stdout as
-// a JSON line (the host logs handler stdout as Information) and to invLog as
-// a text line without a timestamp (the host stamps Logs itself). Either may
-// be nil. Nothing is ever written to stderr, which the host logs as Error.
-func NewLogHandler(stdout io.Writer, invLog *InvocationLog, opts *slog.HandlerOptions) slog.Handler {
-	var hs []slog.Handler
-	if stdout != nil {
-		hs = append(hs, slog.NewJSONHandler(stdout, opts))
-	}
-	if invLog != nil {
-		var o slog.HandlerOptions
-		if opts != nil {
-			o = *opts
-		}
-		next := o.ReplaceAttr
-		o.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.TimeKey {
-				return slog.Attr{}
-			}
-			if next != nil {
-				return next(groups, a)
-			}
-			return a
-		}
-		hs = append(hs, slog.NewTextHandler(invLog, &o))
-	}
-	return teeHandler(hs)
-}
-
-// NewLogger is slog.New(NewLogHandler(stdout, invLog, opts)).
-func NewLogger(stdout io.Writer, invLog *InvocationLog, opts *slog.HandlerOptions) *slog.Logger {
-	return slog.New(NewLogHandler(stdout, invLog, opts))
-}
-
-type teeHandler []slog.Handler
-
-func (t teeHandler) Enabled(ctx context.Context, level slog.Level) bool {
-	for _, h := range t {
-		if h.Enabled(ctx, level) {
-			return true
-		}
-	}
-	return false
-}
-
-func (t teeHandler) Handle(ctx context.Context, r slog.Record) error {
+// Flush ends the collection and writes the collected lines to stdout, for a
+// non-2xx reply: the host drops the Logs of a failed invocation.
+func (l *InvocationLog) Flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.done = true
 	var errs []error
-	for _, h := range t {
-		if h.Enabled(ctx, r.Level) {
-			errs = append(errs, h.Handle(ctx, r.Clone()))
+	for _, line := range l.lines {
+		if _, err := io.WriteString(l.stdout, line+"\n"); err != nil {
+			errs = append(errs, err)
 		}
 	}
+	l.lines = nil
 	return errors.Join(errs...)
 }
 
-func (t teeHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	out := make(teeHandler, len(t))
-	for i, h := range t {
-		out[i] = h.WithAttrs(attrs)
-	}
-	return out
+// NewLogHandler returns the one log format of the handler: a JSON line per
+// record, carrying "time" and "level", written to w, which is stdout (the
+// host logs handler stdout as Information) or an invocation's InvocationLog.
+// Never stderr, which the host logs as Error.
+func NewLogHandler(w io.Writer, opts *slog.HandlerOptions) slog.Handler {
+	return slog.NewJSONHandler(w, opts)
 }
 
-func (t teeHandler) WithGroup(name string) slog.Handler {
-	out := make(teeHandler, len(t))
-	for i, h := range t {
-		out[i] = h.WithGroup(name)
-	}
-	return out
+// NewLogger is slog.New(NewLogHandler(w, opts)).
+func NewLogger(w io.Writer, opts *slog.HandlerOptions) *slog.Logger {
+	return slog.New(NewLogHandler(w, opts))
 }

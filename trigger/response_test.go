@@ -117,73 +117,126 @@ func TestHTTPOutput(t *testing.T) {
 	}
 }
 
+// records decodes JSON log lines, failing on anything else.
+func records(t *testing.T, lines []string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", line, err)
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+func splitLines(s string) []string {
+	if s = strings.TrimSpace(s); s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
 func TestLogHandler(t *testing.T) {
-	var stdout bytes.Buffer
-	invLog := NewInvocationLog(0, 0)
-	logger := NewLogger(&stdout, invLog, &slog.HandlerOptions{Level: slog.LevelDebug})
-	logger.With("fn", "commands").WithGroup("sb").Info("accepted", "id", "m1")
-	logger.Debug("detail")
+	tests := []struct {
+		name       string
+		ok         bool // a 2xx reply: Lines, else Flush
+		wantLogs   int
+		wantStdout int
+	}{
+		{"2xx reply: Logs only", true, 2, 0},
+		{"non-2xx reply: stdout only", false, 0, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout bytes.Buffer
+			invLog := NewInvocationLog(&stdout, 0, 0)
+			logger := NewLogger(invLog, &slog.HandlerOptions{Level: slog.LevelDebug})
+			logger.With("fn", "commands").WithGroup("sb").Warn("accepted", "id", "m1")
+			logger.Debug("detail")
+			if stdout.Len() != 0 {
+				t.Fatalf("stdout written during the invocation: %q", stdout.String())
+			}
+			var logs []string
+			if tt.ok {
+				logs = invLog.Lines()
+			} else if err := invLog.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			out := splitLines(stdout.String())
+			if len(logs) != tt.wantLogs || len(out) != tt.wantStdout {
+				t.Fatalf("Logs %q, stdout %q", logs, out)
+			}
+			recs := records(t, append(logs, out...))
+			if r := recs[0]; r["msg"] != "accepted" || r["level"] != "WARN" || r["fn"] != "commands" || r["time"] == nil {
+				t.Errorf("record %v", r)
+			} else if g, _ := r["sb"].(map[string]any); g["id"] != "m1" {
+				t.Errorf("group sb = %v", r["sb"])
+			}
+			if recs[1]["level"] != "DEBUG" || recs[1]["msg"] != "detail" {
+				t.Errorf("record %v", recs[1])
+			}
+			// Work the invocation left running logs straight to stdout.
+			stdout.Reset()
+			logger.Info("late")
+			if len(invLog.Lines()) != 0 || !strings.Contains(stdout.String(), `"msg":"late"`) {
+				t.Errorf("late line: Logs %q stdout %q", invLog.Lines(), stdout.String())
+			}
+		})
+	}
 
-	lines := invLog.Lines()
-	if want := []string{`level=INFO msg=accepted fn=commands sb.id=m1`, `level=DEBUG msg=detail`}; !reflect.DeepEqual(lines, want) {
-		t.Errorf("Logs = %q\nwant %q", lines, want)
-	}
-	outLines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if len(outLines) != 2 {
-		t.Fatalf("stdout = %q", stdout.String())
-	}
-	var rec map[string]any
-	if err := json.Unmarshal([]byte(outLines[0]), &rec); err != nil {
-		t.Fatal(err)
-	}
-	if rec["msg"] != "accepted" || rec["fn"] != "commands" || rec["time"] == nil {
-		t.Errorf("stdout record %v", rec)
-	}
-	if g, _ := rec["sb"].(map[string]any); g["id"] != "m1" {
-		t.Errorf("group sb = %v", rec["sb"])
-	}
-
-	// Level filtering applies to both sinks.
+	// Level filtering; outside an invocation the logger writes to stdout.
 	var quiet bytes.Buffer
-	ql := NewInvocationLog(0, 0)
-	NewLogger(&quiet, ql, nil).Debug("hidden")
-	if quiet.Len() != 0 || len(ql.Lines()) != 0 {
-		t.Error("debug record written at info level")
-	}
-	// Either sink may be absent.
-	NewLogger(nil, ql, nil).Info("only logs")
-	NewLogger(&quiet, nil, nil).Info("only stdout")
-	if len(ql.Lines()) != 1 || !strings.Contains(quiet.String(), "only stdout") {
-		t.Errorf("%q %q", ql.Lines(), quiet.String())
+	NewLogger(&quiet, nil).Debug("hidden")
+	NewLogger(&quiet, nil).Info("shown")
+	if recs := records(t, splitLines(quiet.String())); len(recs) != 1 || recs[0]["msg"] != "shown" {
+		t.Errorf("stdout %q", quiet.String())
 	}
 }
 
 func TestInvocationLogBounds(t *testing.T) {
-	l := NewInvocationLog(3, 8)
-	logger := slog.New(NewLogHandler(nil, l, nil))
+	var stdout bytes.Buffer
+	var mu sync.Mutex
+	l := NewInvocationLog(lockedWriter{&mu, &stdout}, 3, 90)
+	logger := NewLogger(l, nil)
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Go(func() { logger.Info("m", "i", i) })
 	}
 	wg.Wait()
+	logger.Info("a line longer than ninety bytes with its time and level goes to stdout whole")
 	lines := l.Lines()
-	if len(lines) != 4 || lines[3] != "trigger: 7 more log lines dropped (limit 3)" {
-		t.Fatalf("lines = %q", lines)
+	mu.Lock()
+	out := splitLines(stdout.String())
+	mu.Unlock()
+	// Nothing is cut or dropped: 3 lines in Logs, 8 on stdout, and a note.
+	if len(lines) != 4 || len(out) != 8 {
+		t.Fatalf("Logs %q\nstdout %q", lines, out)
 	}
-	for _, line := range lines[:3] {
-		if line != "level=IN…" {
-			t.Errorf("line %q not cut to 8 bytes", line)
+	seen := map[float64]bool{}
+	for _, r := range records(t, append(lines[:3:3], out...)) {
+		if r["msg"] == "m" {
+			seen[r["i"].(float64)] = true
 		}
 	}
-	// Cutting never splits a UTF-8 sequence.
-	u := NewInvocationLog(1, 4)
-	_, _ = u.Write([]byte("aéé\n"))
-	if got := u.Lines()[0]; got != "aé…" {
-		t.Errorf("cut = %q", got)
+	if len(seen) != 10 || !strings.Contains(out[len(out)-1], "goes to stdout whole") {
+		t.Errorf("lines lost: seen %v, stdout %q", seen, out)
 	}
-	// Lines returns a copy.
-	lines[0] = "changed"
-	if l.Lines()[0] == "changed" {
-		t.Error("Lines shares its slice")
+	note := records(t, lines[3:])[0]
+	if note["level"] != "WARN" || note["msg"] != "trigger: 8 log lines of this invocation went to stdout (limit 3 lines of 90 bytes)" {
+		t.Errorf("note %v", note)
 	}
+}
+
+// lockedWriter lets a test read a buffer that other goroutines write.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
 }

@@ -366,8 +366,8 @@ func TestARRErrorClasses(t *testing.T) {
 			if evs := e.events(); len(evs) != 1 || evs[0].Type != arrops.EventConversionFailed {
 				t.Errorf("events %+v", evs)
 			}
-			if !strings.Contains(e.logs.String(), `"level":"ERROR"`) {
-				t.Errorf("no error-level log for the operator:\n%s", e.logs.String())
+			if !strings.Contains(strings.Join(e.replyLogs, "\n"), `"level":"ERROR"`) {
+				t.Errorf("no error-level log for the operator: %q", e.replyLogs)
 			}
 		})
 	}

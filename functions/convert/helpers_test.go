@@ -57,22 +57,25 @@ func (b *bodyTap) bodies() [][]byte {
 // env is one test's real collaborators: a private Azurite (records, blobs,
 // the local event bus) and the ARR simulator over HTTP on 127.0.0.1.
 type env struct {
-	t      testing.TB
-	ctx    context.Context
-	cfg    *config.Config
-	az     *azuritetest.Instance
-	sim    *arrsim.Server
-	tap    *bodyTap
-	arr    *arr.Client
-	store  *store.Store
-	bus    *notify.Local
-	blobs  *azblob.Client
-	logs   *syncbuf.Buffer // everything the function and the simulator logged
-	now    time.Time
-	deps   Deps
-	reader *Blobs           // the app's blob reader (side files, ARR's output files)
-	f      functions.Func   // the function under test
-	fn     http.HandlerFunc // f behind the custom-handler protocol, logging to logs
+	t     testing.TB
+	ctx   context.Context
+	cfg   *config.Config
+	az    *azuritetest.Instance
+	sim   *arrsim.Server
+	tap   *bodyTap
+	arr   *arr.Client
+	store *store.Store
+	bus   *notify.Local
+	blobs *azblob.Client
+	logs  *syncbuf.Buffer // the simulator's lines and those of failed invocations
+	// replyLogs are the Logs of the last reply (a 2xx reply's lines are there,
+	// not on stdout).
+	replyLogs []string
+	now       time.Time
+	deps      Deps
+	reader    *Blobs           // the app's blob reader (side files, ARR's output files)
+	f         functions.Func   // the function under test
+	fn        http.HandlerFunc // f behind the custom-handler protocol, logging to logs
 }
 
 // newEnv starts Azurite and the simulator and builds the function with the
@@ -157,6 +160,11 @@ func (e *env) deliver(body []byte) int {
 	req.Header.Set(trigger.HeaderInvocationID, "inv-1")
 	rec := httptest.NewRecorder()
 	e.fn(rec, req)
+	var resp trigger.Response
+	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+		e.t.Fatalf("reply %q: %v", rec.Body.String(), err)
+	}
+	e.replyLogs = resp.Logs
 	return rec.Code
 }
 

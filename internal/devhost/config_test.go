@@ -253,11 +253,32 @@ func TestForwardPrefixesLines(t *testing.T) {
 	in := "one\r\ntwo\n" + long + "\nlast without newline"
 	var wg sync.WaitGroup
 	wg.Add(1)
-	s.forward(&wg, strings.NewReader(in), "[h] ")
+	s.forward(&wg, strings.NewReader(in), handlerLine)
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-	if len(lines) != 5 || lines[0] != "[h] one" || lines[1] != "[h] two" || lines[4] != "[h] last without newline" ||
-		len(lines[2])+len(lines[3]) != len(long)+8 {
+	if len(lines) != 5 || lines[0] != "[handler] one" || lines[1] != "[handler] two" || lines[4] != "[handler] last without newline" ||
+		len(lines[2])+len(lines[3]) != len(long)+2*len(stdoutPrefix) {
 		t.Fatalf("forwarded %d lines: %.60q", len(lines), lines)
+	}
+}
+
+// A handler line shows its level in front when it is a JSON line with one;
+// anything else is printed as it came.
+func TestHandlerLine(t *testing.T) {
+	tests := []struct{ line, want string }{
+		{`{"time":"2026-12-04T16:00:00Z","level":"WARN","msg":"sweep failed"}`, `[handler] WARN {"time":"2026-12-04T16:00:00Z","level":"WARN","msg":"sweep failed"}`},
+		{`{"level":"ERROR","msg":"x"}`, `[handler] ERROR {"level":"ERROR","msg":"x"}`},
+		{`{"level":"INFO+2","msg":"x"}`, `[handler] INFO+2 {"level":"INFO+2","msg":"x"}`},
+		{`{"msg":"no level"}`, `[handler] {"msg":"no level"}`},
+		{`{"level":"not a level","msg":"x"}`, `[handler] {"level":"not a level","msg":"x"}`},
+		{`{"level":7}`, `[handler] {"level":7}`},
+		{`{"level":"WARN"`, `[handler] {"level":"WARN"`},
+		{`level=WARN msg=text`, `[handler] level=WARN msg=text`},
+		{``, `[handler] `},
+	}
+	for _, tt := range tests {
+		if got := handlerLine(tt.line); got != tt.want {
+			t.Errorf("handlerLine(%q) = %q, want %q", tt.line, got, tt.want)
+		}
 	}
 }
 

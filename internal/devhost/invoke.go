@@ -76,8 +76,11 @@ func (iv *Invoker) Invoke(ctx context.Context, function, trigger string, payload
 		iv.log.Warn("invocation failed", append(attrs, "status", status, "err", err.Error())...)
 		return nil, err
 	}
+	// A 2xx reply's Logs are handler log lines like its stdout: printed once
+	// each, the same way. Those of a failed reply are dropped in do, as the
+	// host drops them.
 	for _, line := range resp.Logs {
-		iv.log.Info(line, "function", function, "invocation", id, "source", "handler")
+		iv.sup.handlerLog(line)
 	}
 	iv.log.Info("invocation succeeded", append(attrs, "status", status)...)
 	return resp, nil

@@ -25,7 +25,8 @@ type ProcessConfig struct {
 	// Env is the complete environment of the handler, without
 	// FUNCTIONS_CUSTOMHANDLER_PORT, which the supervisor adds per start.
 	Env []string
-	// Output receives the handler's stdout and stderr, one prefixed line at a time.
+	// Output receives the handler's stdout and stderr, and the Logs of its
+	// 2xx replies, one prefixed line at a time (see handlerLine).
 	Output io.Writer
 	Logger *slog.Logger
 	// StartTimeout bounds the wait for the handler's first HTTP answer.
@@ -171,8 +172,8 @@ func (s *Supervisor) runOnce(ctx context.Context) error {
 	s.mu.Unlock()
 	var copying sync.WaitGroup
 	copying.Add(2)
-	go s.forward(&copying, stdout, "[handler] ")
-	go s.forward(&copying, stderr, "[handler:stderr] ")
+	go s.forward(&copying, stdout, handlerLine)
+	go s.forward(&copying, stderr, func(line string) string { return stderrPrefix + line })
 	exited := make(chan error, 1)
 	go func() {
 		copying.Wait() // Wait closes the pipes: read them to the end first
@@ -244,7 +245,7 @@ func (s *Supervisor) stop(cmd *exec.Cmd, exited <-chan error) error {
 	}
 }
 
-func (s *Supervisor) forward(wg *sync.WaitGroup, r io.Reader, prefix string) {
+func (s *Supervisor) forward(wg *sync.WaitGroup, r io.Reader, render func(line string) string) {
 	defer wg.Done()
 	br := bufio.NewReaderSize(r, 64*1024)
 	for {
@@ -253,7 +254,7 @@ func (s *Supervisor) forward(wg *sync.WaitGroup, r io.Reader, prefix string) {
 		chunk, err := br.ReadSlice('\n')
 		if len(chunk) > 0 {
 			line := strings.TrimRight(string(chunk), "\r\n")
-			_, _ = io.WriteString(s.cfg.Output, prefix+line+"\n")
+			_, _ = io.WriteString(s.cfg.Output, render(line)+"\n")
 		}
 		if err == bufio.ErrBufferFull {
 			continue
@@ -307,4 +308,9 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// handlerLog prints one line of a reply's Logs as forward prints stdout.
+func (s *Supervisor) handlerLog(line string) {
+	_, _ = io.WriteString(s.cfg.Output, handlerLine(line)+"\n")
 }

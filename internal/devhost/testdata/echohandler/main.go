@@ -7,6 +7,10 @@
 //   - text containing HANG on the first delivery: never answer (tests kill it);
 //   - $ECHO_FAIL_BELOW=n: answer 500 while DequeueCount/DeliveryCount < n;
 //   - text containing OUT: return two objects in Outputs.outQueue;
+//   - text containing LEVELS: log a JSON ERROR line on stdout and answer 200
+//     with a JSON WARN line and a plain line in Logs;
+//   - text containing LEVELFAIL: log a JSON WARN line on stdout and answer 500
+//     with a line in Logs (which the host drops);
 //   - an HTTP trigger (Data.req): return an http output in Outputs.res.
 package main
 
@@ -89,6 +93,15 @@ func main() {
 		}
 		fmt.Printf("invoked %s count=%d\n", r.URL.Path, count)
 		switch {
+		case strings.Contains(text, "LEVELFAIL"):
+			fmt.Println(`{"level":"WARN","msg":"failed, on stdout"}`)
+			http.Error(w, `{"Logs":["{\"level\":\"WARN\",\"msg\":\"in a failed reply\"}"]}`, http.StatusInternalServerError)
+			return
+		case strings.Contains(text, "LEVELS"):
+			fmt.Println(`{"level":"ERROR","msg":"on stdout"}`)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"Outputs":{},"Logs":["{\"level\":\"WARN\",\"msg\":\"in Logs\"}","plain line"],"ReturnValue":null}`))
+			return
 		case strings.Contains(text, "HANG") && count <= 1:
 			time.Sleep(time.Hour)
 		case strings.Contains(text, "FAIL"), failBelow > 0 && count < failBelow:
