@@ -111,6 +111,9 @@ type Pool struct {
 	// FollowUps is kicked when pool sessions start or stop, so they are
 	// seen Ready (claimable) within seconds.
 	FollowUps *FollowUps
+	// Bus publishes a started pool session's SessionStarting (nil: a later
+	// sweep publishes it).
+	Bus *Lazy[Publisher]
 }
 
 // Enabled reports whether the pool keeps any session.
@@ -189,6 +192,18 @@ func (p *Pool) Maintain(ctx context.Context, now time.Time, log *slog.Logger) (P
 		}
 		st.NextEdge = earliest(st.NextEdge, iv.Close)
 		for _, s := range mine {
+			if s.Status == arrops.SessionRequested {
+				// An intent a maintainer left (it failed after the
+				// insert): carry it on. ARR answers a repeated create
+				// with the same settings with 200.
+				if ok, err := p.create(ctx, arrc, recs, s, now, log); err != nil {
+					errs = append(errs, err)
+				} else if ok {
+					st.Started++
+					log.Info("pool session start resumed", "sessionId", s.ID, "size", sz)
+				}
+				continue
+			}
 			renewed, err := p.renew(ctx, arrc, recs, s, now)
 			if err != nil {
 				errs = append(errs, err)
@@ -249,30 +264,62 @@ func (p *Pool) start(ctx context.Context, arrc *arr.Client, recs PoolRecords, ac
 		} else if arrops.ErrorCode(err) != arrops.ENOTFOUND {
 			return started, fmt.Errorf("read pool slot %s: %w", id, err)
 		}
-		resp, err := arrc.CreateSession(ctx, id, arr.SessionSettings{MaxLeaseTimeMinutes: int32(p.Config.LeaseMinutes), Size: arr.SessionSize(sz)}, nil)
-		switch arrops.ErrorCode(err) {
-		case "":
-		case arrops.ECONFLICT:
-			continue // the id is taken in ARR with other settings: next slot
-		default:
-			return started, fmt.Errorf("start pool session %s: %w", id, err)
+		// Intent first, as for a command's start: the Requested record
+		// exists before ARR is asked; a maintainer that fails after the
+		// insert leaves it to the next one (resume below), or to the sweep.
+		rec, resume, err := RecordIntent(ctx, recs, &arrops.Session{ID: id, Size: sz, Origin: arrops.OriginPool,
+			RequestedBy: arrops.PoolRequester, MaxLeaseMinutes: p.Config.LeaseMinutes, CreatedAt: now})
+		if err != nil {
+			return started, err
 		}
-		s := &arrops.Session{ID: id, Size: sz, Origin: arrops.OriginPool, RequestedBy: arrops.PoolRequester,
-			MaxLeaseMinutes: p.Config.LeaseMinutes, CreatedAt: now}
-		if resp.CreationTime != nil {
-			s.CreatedAt = resp.CreationTime.UTC()
+		if !resume {
+			if !rec.Status.Terminal() && rec.PoolFree() {
+				missing-- // started since the list was read
+			}
+			continue
 		}
-		Apply(s, &resp.Session, now)
-		ClaimSessionAnnouncement(s, now)
-		if _, created, err := recs.CreateSession(ctx, s); err != nil {
-			return started, fmt.Errorf("record pool session %s: %w", id, err)
-		} else if created {
-			started++
-			log.Info("pool session started", "sessionId", id, "size", sz, "windowOpens", iv.Open, "windowCloses", iv.Close)
+		ok, err := p.create(ctx, arrc, recs, rec, now, log)
+		if err != nil {
+			return started, err
 		}
+		if !ok {
+			continue // ARR refused the id (taken with other settings): next slot
+		}
+		started++
+		log.Info("pool session started", "sessionId", id, "size", sz, "windowOpens", iv.Open, "windowCloses", iv.Close)
 		missing--
 	}
 	return started, nil
+}
+
+// create asks ARR for the pool session of the Requested record rec
+// (CreateIntent) and announces it. ok is false when ARR refused it for good
+// (the record is settled: adopted or abandoned).
+func (p *Pool) create(ctx context.Context, arrc *arr.Client, recs PoolRecords, rec *arrops.Session, now time.Time, log *slog.Logger) (ok bool, err error) {
+	var bus Publisher
+	if p.Bus != nil {
+		if bus, err = p.Bus.Get(ctx); err != nil {
+			return false, fmt.Errorf("open messaging: %w", err)
+		}
+	}
+	res, err := CreateIntent(ctx, arrc, recs, bus, rec, false, now)
+	if err != nil {
+		return false, fmt.Errorf("start pool session %s: %w", rec.ID, err)
+	}
+	if res.Refused != nil {
+		log.Warn("pool session refused by ARR", "sessionId", rec.ID, "err", res.Refused)
+		return false, nil
+	}
+	if res.Abandoned {
+		return false, nil
+	}
+	if bus != nil {
+		// Without a bus the claim is published by a later sweep (stale claim).
+		if err := PublishSessionClaim(ctx, recs, bus, res.Session, now, res.Won); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
 }
 
 // renew lengthens the ARR lease of an unclaimed Ready session when less than
@@ -314,6 +361,12 @@ func (p *Pool) stop(ctx context.Context, arrc *arr.Client, recs PoolRecords, s *
 	}
 	if !fresh.PoolFree() || fresh.Status.Terminal() {
 		return nil
+	}
+	if fresh.Status == arrops.SessionRequested {
+		// An intent ARR may not have yet: abandoned, so a maintainer that
+		// creates it late stops it again (CreateIntent), as does the sweep.
+		_, _, err := AbandonSession(ctx, recs, nil, s.ID, "", poolStopReason, false, now)
+		return err
 	}
 	// Mark it first (ETag-conditional): a claim that read the record before
 	// now fails its write instead of taking a session being stopped.
