@@ -440,7 +440,10 @@ func modifySession(ctx context.Context, recs SessionRecords, s *arrops.Session, 
 type PoolClaim struct {
 	// Key identifies the command (the session id a cold start would get):
 	// a redelivery finds the session its first delivery claimed by it.
-	Key                    string
+	Key string
+	// CallerID is the sessionId the start named (empty: none): replies and
+	// events name the session by it.
+	CallerID               string
 	Size                   arrops.SessionSize
 	LeaseMinutes           int
 	RequestedBy            string
@@ -486,7 +489,7 @@ func (p *Pool) Claim(ctx context.Context, recs PoolRecords, c PoolClaim, now tim
 	for i := range free {
 		s := free[(off+i)%len(free)]
 		for attempt := 0; attempt < 3; attempt++ {
-			s.ClaimedBy, s.ClaimedAt = c.Key, now
+			s.ClaimedBy, s.ClaimedAt, s.CallerID = c.Key, now, c.CallerID
 			s.RequestedBy, s.Tags, s.ReplyTo, s.CorrelationID = c.RequestedBy, c.Tags, c.ReplyTo, c.CorrelationID
 			err := recs.UpdateSession(ctx, s)
 			if err == nil {

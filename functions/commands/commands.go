@@ -98,6 +98,9 @@ type run struct {
 	conv    *arrops.Conversion // the convert action's record, for the audit row and reply
 	// pooled is set on a start while a pool is configured, for the reply.
 	pooled *bool
+	// caller is the caller's own name for session id (a pool session
+	// claimed by a start that named its sessionId): replies name it.
+	caller string
 }
 
 // MaxDeliveries is the arr-commands queue's maxDeliveryCount
@@ -339,13 +342,14 @@ func (h *run) startPooled(ctx context.Context, key string, size arrops.SessionSi
 	} else if err != nil && arrops.ErrorCode(err) != arrops.ENOTFOUND {
 		return false, fmt.Errorf("read session %s: %w", key, err)
 	}
-	s, fresh, err := h.Pool.Claim(ctx, recs, functions.PoolClaim{Key: key, Size: size, LeaseMinutes: lease,
+	s, fresh, err := h.Pool.Claim(ctx, recs, functions.PoolClaim{Key: key, CallerID: h.cmd.SessionID, Size: size, LeaseMinutes: lease,
 		RequestedBy: h.cmd.RequestedBy, Tags: h.cmd.Tags, ReplyTo: h.msg.ReplyTo, CorrelationID: h.msg.MessageID}, h.now)
 	if err != nil || s == nil {
 		return false, err
 	}
 	warm := true
 	h.pooled = &warm
+	h.id, h.caller = s.ID, s.CallerID
 	if !fresh && s.CorrelationID != h.msg.MessageID {
 		// Another command claimed under the same sessionId: as for a cold
 		// start of an existing id with the same settings.
@@ -382,6 +386,7 @@ func (h *run) resolve(ctx context.Context, id string) (string, error) {
 	if s, err := functions.ClaimedSession(ctx, recs, id, h.now); err != nil {
 		return "", err
 	} else if s != nil {
+		h.caller = s.CallerID
 		return s.ID, nil
 	}
 	return id, nil
@@ -501,6 +506,11 @@ func (h *run) finish(ctx context.Context, outcome arrops.Outcome, sessionID, rea
 	if messageID == "" {
 		messageID = h.msg.MessageID
 	}
+	arrID := ""
+	if h.caller != "" && sessionID == h.id {
+		// The caller's name for the session; ARR's id beside it.
+		sessionID, arrID = h.caller, h.id
+	}
 	if messageID == "" {
 		// Without an id there is no idempotency key; the host always sets one,
 		// so this is a broken delivery: key the row by content instead.
@@ -542,6 +552,9 @@ func (h *run) finish(ctx context.Context, outcome arrops.Outcome, sessionID, rea
 		return auditErr
 	}
 	reply := arrops.CommandReply{Outcome: outcome, Reason: reason, Action: action, SessionID: sessionID}
+	if arrID != "" {
+		reply.ArrSessionID = arrID
+	}
 	if outcome == arrops.OutcomeAccepted || outcome == arrops.OutcomeNoop {
 		reply.Pooled = h.pooled
 	}
