@@ -29,6 +29,7 @@ type PoolRecords interface {
 	FinishedSessionsSince(ctx context.Context, since, now time.Time) ([]*arrops.Session, error)
 	GetDueMark(ctx context.Context, name string) (*arrops.FollowUpChain, error)
 	SaveDueMark(ctx context.Context, name string, c *arrops.FollowUpChain) error
+	DeleteDueMark(ctx context.Context, name string, c *arrops.FollowUpChain) error
 }
 
 // Default start times, used as the lead of the pool window until
@@ -464,7 +465,12 @@ func (p *Pool) Claim(ctx context.Context, recs PoolRecords, c PoolClaim, now tim
 	var free []*arrops.Session
 	for _, s := range active {
 		if s.Origin == arrops.OriginPool && s.ClaimedBy == c.Key {
-			return s, false, nil // this command's earlier delivery claimed it
+			// This command's earlier delivery claimed it; a lock it left
+			// (it stopped between its claim and the lock's removal) goes.
+			if m, err := recs.GetDueMark(ctx, claimLockName(c.Key)); err == nil {
+				unlockClaim(ctx, recs, c.Key, m)
+			}
+			return s, false, nil
 		}
 		if claimable(s, c.Size) {
 			free = append(free, s)
@@ -476,10 +482,13 @@ func (p *Pool) Claim(ctx context.Context, recs PoolRecords, c PoolClaim, now tim
 	// One delivery of a command claims at a time: two copies of it racing
 	// would otherwise each take a session. The lock is a named claim record,
 	// taken by a conditional insert (or over a stale one: its holder
-	// crashed before it claimed; one that claimed is found above).
-	if err := lockClaim(ctx, recs, c.Key, now); err != nil {
+	// crashed before it claimed; one that claimed is found above). It is
+	// removed when this claim is done, so no row per start stays behind.
+	lock, err := lockClaim(ctx, recs, c.Key, now)
+	if err != nil {
 		return nil, false, err
 	}
+	defer unlockClaim(ctx, recs, c.Key, lock)
 	// Commands arriving together start at different sessions (by their key),
 	// so they rarely collide on one record.
 	slices.SortFunc(free, func(a, b *arrops.Session) int { return cmp.Compare(a.ID, b.ID) })
@@ -523,23 +532,41 @@ var ErrClaimInProgress = fmt.Errorf("another delivery of this command is claimin
 // back after the queue's lock (30 s or more), by when its lock is stale.
 const claimLockStale = 20 * time.Second
 
-func lockClaim(ctx context.Context, recs PoolRecords, key string, now time.Time) error {
-	name := "claim-" + key
+// claimLockName names the claim lock of a command's claim key.
+func claimLockName(key string) string { return "claim-" + key }
+
+func lockClaim(ctx context.Context, recs PoolRecords, key string, now time.Time) (*arrops.FollowUpChain, error) {
+	name := claimLockName(key)
 	m, err := recs.GetDueMark(ctx, name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if m.ETag != "" && now.Sub(m.DueAt) < claimLockStale {
-		return ErrClaimInProgress
+		return nil, ErrClaimInProgress
 	}
 	m.DueAt = now
 	if err := recs.SaveDueMark(ctx, name, m); errors.Is(err, ErrConcurrentUpdate) {
-		return ErrClaimInProgress
+		return nil, ErrClaimInProgress
 	} else if err != nil {
-		return err
+		return nil, err
 	}
-	return nil
+	return m, nil
 }
+
+// unlockClaim removes the claim lock m of key, if it is still as taken (one
+// taken over since is the taker's to remove). Best effort: a lock left
+// behind is taken over by its command's next delivery once stale, and
+// removed by it (or by the redelivery that finds the claim).
+func unlockClaim(ctx context.Context, recs PoolRecords, key string, m *arrops.FollowUpChain) {
+	if m == nil || m.ETag == "" {
+		return
+	}
+	if err := recs.DeleteDueMark(ctx, claimLockName(key), m); err != nil && !errors.Is(err, ErrConcurrentUpdate) {
+		Logger(ctx).Warn("claim lock not removed", "key", key, "err", err)
+	}
+}
+
+
 
 // ClaimedSession returns the active pool session claimed under key (the
 // sessionId a pooled start was given, or the id derived from its message),

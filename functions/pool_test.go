@@ -227,10 +227,17 @@ func testPoolLifecycle(t *testing.T, az *azuritetest.Instance) {
 	if err != nil || a == nil || !fresh || a.ClaimedBy != "cmd-a" || a.RequestedBy != "viewer" || a.Hostname == "" {
 		t.Fatalf("claim: %v %v %v", a, fresh, err)
 	}
+	e.noClaimLock("cmd-a") // removed when the claim was done
+	// A delivery stopped between its claim and removing its lock: the
+	// redelivery finds the claim and removes the lock.
+	if err := e.st.SaveDueMark(e.ctx, "claim-cmd-a", &arrops.FollowUpChain{DueAt: now}); err != nil {
+		t.Fatal(err)
+	}
 	again, fresh, err := e.pool.Claim(e.ctx, recs, functions.PoolClaim{Key: "cmd-a", Size: arrops.SizeStandard}, now)
 	if err != nil || again == nil || fresh || again.ID != a.ID {
 		t.Fatalf("redelivered claim: %v %v %v, want %s again", again, fresh, err, a.ID)
 	}
+	e.noClaimLock("cmd-a")
 	if p, _, _ := e.pool.Claim(e.ctx, recs, functions.PoolClaim{Key: "cmd-p", Size: arrops.SizePremium}, now); p != nil {
 		t.Fatalf("a Premium start took Standard pool session %s", p.ID)
 	}
@@ -248,6 +255,7 @@ func testPoolLifecycle(t *testing.T, az *azuritetest.Instance) {
 	if err != nil || k == nil || !fresh || k.ID == a.ID {
 		t.Fatalf("claim after the lock went stale: %v %v %v", k, fresh, err)
 	}
+	e.noClaimLock("cmd-k")
 	// Replenish: the claimed ones are replaced in the next slots.
 	if st := e.maintain(); st.Started != 2 {
 		t.Fatalf("after two claims: %+v, want two replacements", st)
@@ -378,5 +386,17 @@ func testPoolClaimRace(t *testing.T, az *azuritetest.Instance) {
 		if owner[s.ID] != s.ClaimedBy || s.RequestedBy != s.ClaimedBy {
 			t.Fatalf("%s: record says %s, a command got it as %s", s.ID, s.ClaimedBy, owner[s.ID])
 		}
+	}
+	// No claim lock stays behind.
+	for i := range 200 {
+		e.noClaimLock(fmt.Sprintf("cmd-%03d", i))
+	}
+}
+
+// noClaimLock fails the test if the claim lock of key is still stored.
+func (e *poolEnv) noClaimLock(key string) {
+	e.t.Helper()
+	if m, err := e.st.GetDueMark(e.ctx, "claim-"+key); err != nil || m.ETag != "" {
+		e.t.Fatalf("claim lock of %s: %+v %v, want none", key, m, err)
 	}
 }
