@@ -450,6 +450,8 @@ type PoolClaim struct {
 	RequestedBy            string
 	Tags                   map[string]string
 	ReplyTo, CorrelationID string
+	// RequestedAt is when the start was asked for (its enqueued time).
+	RequestedAt time.Time
 }
 
 // Claim takes a Ready unclaimed pool session of c.Size for c with one
@@ -498,7 +500,7 @@ func (p *Pool) Claim(ctx context.Context, recs PoolRecords, c PoolClaim, now tim
 	for i := range free {
 		s := free[(off+i)%len(free)]
 		for attempt := 0; attempt < 3; attempt++ {
-			s.ClaimedBy, s.ClaimedAt, s.CallerID = c.Key, now, c.CallerID
+			s.ClaimedBy, s.ClaimedAt, s.CallerID, s.RequestedAt = c.Key, now, c.CallerID, c.RequestedAt
 			s.RequestedBy, s.Tags, s.ReplyTo, s.CorrelationID = c.RequestedBy, c.Tags, c.ReplyTo, c.CorrelationID
 			err := recs.UpdateSession(ctx, s)
 			if err == nil {
@@ -565,8 +567,6 @@ func unlockClaim(ctx context.Context, recs PoolRecords, key string, m *arrops.Fo
 		Logger(ctx).Warn("claim lock not removed", "key", key, "err", err)
 	}
 }
-
-
 
 // ClaimedSession returns the active pool session claimed under key (the
 // sessionId a pooled start was given, or the id derived from its message),

@@ -72,6 +72,8 @@ type sessionEntity struct {
 	DeadlineAtType        string    `json:"DeadlineAt@odata.type,omitempty"`
 	ClaimedBy             string    `json:"ClaimedBy,omitempty"`
 	CallerID              string    `json:"CallerID,omitempty"`
+	RequestedAt           time.Time `json:"RequestedAt,omitzero"`
+	RequestedAtType       string    `json:"RequestedAt@odata.type,omitempty"`
 	ClaimedAt             time.Time `json:"ClaimedAt,omitzero"`
 	ClaimedAtType         string    `json:"ClaimedAt@odata.type,omitempty"`
 	FallbackOf            string    `json:"FallbackOf,omitempty"`
@@ -110,6 +112,7 @@ func encodeSession(pk string, s *arrops.Session) ([]byte, error) {
 	e.WarnedAt, e.WarnedAtType = storeTime(s.WarnedAt)
 	e.DeadlineAt, e.DeadlineAtType = storeTime(s.DeadlineAt)
 	e.ClaimedAt, e.ClaimedAtType = storeTime(s.ClaimedAt)
+	e.RequestedAt, e.RequestedAtType = storeTime(s.RequestedAt)
 	e.StartAt, e.StartAtType = storeTime(s.StartAt)
 	e.UpdatedAt, e.UpdatedAtType = storeTime(s.UpdatedAt)
 	return json.Marshal(e)
@@ -132,7 +135,7 @@ func decodeSession(b []byte, etag string) (*arrops.Session, error) {
 		ErrorCode: e.ErrorCode, ErrorMessage: e.ErrorMessage, ReplyTo: e.ReplyTo,
 		CorrelationID: e.CorrelationID, Announced: arrops.SessionStatus(e.Announced),
 		AnnounceClaimedAt: readTime(e.AnnounceClaimedAt), ExtendedUntil: readTime(e.ExtendedUntil),
-		WarnedAt: readTime(e.WarnedAt), DeadlineAt: readTime(e.DeadlineAt), ClaimedBy: e.ClaimedBy, CallerID: e.CallerID, ClaimedAt: readTime(e.ClaimedAt), StartAt: readTime(e.StartAt), FallbackOf: e.FallbackOf, FallbackID: e.FallbackID, UpdatedAt: readTime(e.UpdatedAt), ETag: e.ETag,
+		WarnedAt: readTime(e.WarnedAt), DeadlineAt: readTime(e.DeadlineAt), ClaimedBy: e.ClaimedBy, CallerID: e.CallerID, RequestedAt: readTime(e.RequestedAt), ClaimedAt: readTime(e.ClaimedAt), StartAt: readTime(e.StartAt), FallbackOf: e.FallbackOf, FallbackID: e.FallbackID, UpdatedAt: readTime(e.UpdatedAt), ETag: e.ETag,
 	}
 	if e.Tags != "" {
 		if err := json.Unmarshal([]byte(e.Tags), &s.Tags); err != nil {

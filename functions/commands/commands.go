@@ -239,7 +239,7 @@ func (h *run) start(ctx context.Context) error {
 	rec, resume, err := functions.RecordIntent(ctx, h.rec, &arrops.Session{
 		ID: id, Size: size, Origin: arrops.OriginCommand,
 		RequestedBy: h.cmd.RequestedBy, Tags: h.cmd.Tags, MaxLeaseMinutes: lease, CreatedAt: h.now,
-		ReplyTo: h.msg.ReplyTo, CorrelationID: h.msg.MessageID,
+		ReplyTo: h.msg.ReplyTo, CorrelationID: h.msg.MessageID, RequestedAt: h.requestedAt(),
 	})
 	if err != nil {
 		return err
@@ -343,7 +343,7 @@ func (h *run) startPooled(ctx context.Context, key string, size arrops.SessionSi
 		return false, fmt.Errorf("read session %s: %w", key, err)
 	}
 	s, fresh, err := h.Pool.Claim(ctx, recs, functions.PoolClaim{Key: key, CallerID: h.cmd.SessionID, Size: size, LeaseMinutes: lease,
-		RequestedBy: h.cmd.RequestedBy, Tags: h.cmd.Tags, ReplyTo: h.msg.ReplyTo, CorrelationID: h.msg.MessageID}, h.now)
+		RequestedBy: h.cmd.RequestedBy, Tags: h.cmd.Tags, ReplyTo: h.msg.ReplyTo, CorrelationID: h.msg.MessageID, RequestedAt: h.requestedAt()}, h.now)
 	if err != nil || s == nil {
 		return false, err
 	}
@@ -371,6 +371,15 @@ func (h *run) startPooled(ctx context.Context, key string, size arrops.SessionSi
 		return true, err
 	}
 	return true, nil
+}
+
+// requestedAt is when the start was asked for: the message's enqueued time
+// (now when the host did not say, or a clock put it ahead).
+func (h *run) requestedAt() time.Time {
+	if t := h.msg.EnqueuedTime; !t.IsZero() && !t.After(h.now) {
+		return t.UTC()
+	}
+	return h.now
 }
 
 // resolve maps a sessionId the caller gave a pooled start to the pool

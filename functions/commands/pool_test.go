@@ -58,7 +58,7 @@ func testPooled(t *testing.T) {
 		t.Errorf("SessionReady of the redelivery has another message id: %s, %s", msgs[1].MessageID, msgs[3].MessageID)
 	}
 	rec := e.session(reps[0].SessionID)
-	if rec.ClaimedBy != "msg-warm-1" || rec.ClaimedAt.IsZero() || rec.RequestedBy != "viewer" || rec.Tags["p"] != "7" || rec.Origin != arrops.OriginPool {
+	if rec.ClaimedBy != "msg-warm-1" || rec.ClaimedAt.IsZero() || rec.RequestedAt.IsZero() || rec.RequestedAt.After(rec.ClaimedAt) || rec.RequestedBy != "viewer" || rec.Tags["p"] != "7" || rec.Origin != arrops.OriginPool {
 		t.Fatalf("record %+v", rec)
 	}
 	a, err := e.arrc.GetSession(e.ctx, rec.ID, nil)
@@ -80,7 +80,7 @@ func testPooled(t *testing.T) {
 			t.Fatalf("%s: %d %v", id, code, resp.Logs)
 		}
 		r := replies(t, e.bus.To("cold-replies"), "CommandReply")[i]
-		if r.Outcome != arrops.OutcomeAccepted || r.Pooled == nil || *r.Pooled || r.SessionID != id || e.session(id).Origin != arrops.OriginCommand {
+		if r.Outcome != arrops.OutcomeAccepted || r.Pooled == nil || *r.Pooled || r.SessionID != id || e.session(id).Origin != arrops.OriginCommand || e.session(id).RequestedAt.IsZero() {
 			t.Fatalf("%s: reply %+v", id, r)
 		}
 	}
