@@ -24,7 +24,7 @@ type ReservationRecords interface {
 // observed start time of their size, so they are Ready at StartAt. The
 // reserve command records the reservation (status Reserved) and schedules
 // a reservation message for its start; on delivery the record is re-read and
-// the start claimed by a conditional write (Reserved -> Starting) before ARR
+// the start claimed by a conditional write (Reserved -> Requested: the intent, see CreateIntent) before ARR
 // is asked, so a stale, repeated or cancelled reservation starts nothing.
 // The watch timer starts any that are due and still reserved (a lost
 // message). A nil *Reservations is off.
