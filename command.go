@@ -184,7 +184,10 @@ type CommandReply struct {
 	Reason    string  `json:"reason,omitempty"`
 	Action    Action  `json:"action,omitempty"`
 	SessionID string  `json:"sessionId,omitempty"`
-	Session   *Event  `json:"session,omitempty"`
+	// ArrSessionID is ARR's id of the session when SessionID is the
+	// caller's own name for a pool session it was handed.
+	ArrSessionID string `json:"arrSessionId,omitempty"`
+	Session      *Event `json:"session,omitempty"`
 	// ConversionID names the conversion a convert command started (or found).
 	ConversionID string `json:"conversionId,omitempty"`
 	// Pooled tells, on an accepted start while a warm pool is configured,

@@ -36,9 +36,13 @@ func SessionEventType(s SessionStatus) EventType {
 
 // Event is the JSON body of a published transition.
 type Event struct {
-	Type            EventType          `json:"type"`
-	Time            time.Time          `json:"time"`
-	SessionID       string             `json:"sessionId,omitempty"`
+	Type      EventType `json:"type"`
+	Time      time.Time `json:"time"`
+	SessionID string    `json:"sessionId,omitempty"`
+	// ArrSessionID is ARR's id of the session when SessionID is the
+	// caller's own name for it (a pool session claimed by a start that named
+	// its sessionId).
+	ArrSessionID    string             `json:"arrSessionId,omitempty"`
 	ConversionID    string             `json:"conversionId,omitempty"`
 	Status          string             `json:"status,omitempty"`
 	Size            SessionSize        `json:"size,omitempty"`
@@ -62,8 +66,12 @@ type Event struct {
 
 // SessionEvent builds the event announcing s's current status.
 func SessionEvent(s *Session, at time.Time) Event {
+	id, arrID := s.ID, ""
+	if s.CallerID != "" {
+		id, arrID = s.CallerID, s.ID
+	}
 	return Event{
-		Type: SessionEventType(s.Status), Time: at.UTC(), SessionID: s.ID, Status: string(s.Status),
+		Type: SessionEventType(s.Status), Time: at.UTC(), SessionID: id, ArrSessionID: arrID, Status: string(s.Status),
 		Size: s.Size, RequestedBy: s.RequestedBy, Tags: s.Tags, Hostname: s.Hostname,
 		HandshakePort: s.HandshakePort, InspectorPort: s.InspectorPort,
 		MaxLeaseMinutes: s.MaxLeaseMinutes, ElapsedMinutes: s.ElapsedMinutes,

@@ -150,6 +150,14 @@ type Session struct {
 	// same session.
 	ClaimedBy string
 	ClaimedAt time.Time
+	// RequestedAt is when the start that got this session was asked for
+	// (its command's enqueued time; zero for other origins): the report's
+	// time to hostname counts from it (to ReadyAt cold, to ClaimedAt warm).
+	RequestedAt time.Time
+	// CallerID is the sessionId a pooled start named (empty when it named
+	// none): the requester's name for the session, used in replies and
+	// events (the ARR id in arrSessionId) and accepted by stop and extend.
+	CallerID string
 	// StartAt is when a reservation must be Ready (zero for other sessions).
 	StartAt time.Time
 	// FallbackOf is, on a size-fallback replacement, the session that

@@ -51,12 +51,18 @@ func Announce(ctx context.Context, bus Publisher, ev arrops.Event, replyTo, corr
 		return err
 	}
 	id := ev.SessionID
+	if ev.ArrSessionID != "" {
+		id = ev.ArrSessionID // unique: a caller's name may come again later
+	}
 	if id == "" {
 		id = ev.ConversionID
 	}
 	props := map[string]any{"eventType": string(ev.Type)}
 	if ev.SessionID != "" {
 		props["sessionId"] = ev.SessionID
+	}
+	if ev.ArrSessionID != "" {
+		props["arrSessionId"] = ev.ArrSessionID
 	}
 	if ev.ConversionID != "" {
 		props["conversionId"] = ev.ConversionID

@@ -55,24 +55,17 @@ func (f *Fallback) Start(ctx context.Context, arrc *arr.Client, recs SessionReco
 		code, msg = a.Error.Code, a.Error.Message
 	}
 	reason := fmt.Sprintf("size fallback: %s (%s) ended in Error before Ready (%s: %s); replaced by %s (%s)", rec.ID, rec.Size, code, msg, id, f.Size)
-	resp, err := arrc.CreateSession(ctx, id, arr.SessionSettings{MaxLeaseTimeMinutes: int32(rec.MaxLeaseMinutes), Size: arr.SessionSize(f.Size)}, nil)
+	// Intent first, as for a command's start: the Requested record exists
+	// before ARR is asked; a sweep that fails after the insert leaves rec
+	// active, so the next one comes back here and carries the intent on.
+	stored, resume, err := RecordIntent(ctx, recs, &arrops.Session{ID: id, Size: f.Size, Origin: rec.Origin, RequestedBy: rec.RequestedBy, Tags: rec.Tags,
+		MaxLeaseMinutes: rec.MaxLeaseMinutes, CreatedAt: now, ReplyTo: rec.ReplyTo, CorrelationID: rec.CorrelationID, FallbackOf: rec.ID})
 	if err != nil {
-		if arrops.Permanent(err) {
-			log.Warn("size fallback refused by ARR", "sessionId", rec.ID, "fallbackId", id, "err", err)
-			return nil
-		}
-		return fmt.Errorf("start fallback %s: %w", id, err)
+		return err
 	}
-	s := &arrops.Session{ID: id, Size: f.Size, Origin: rec.Origin, RequestedBy: rec.RequestedBy, Tags: rec.Tags,
-		MaxLeaseMinutes: rec.MaxLeaseMinutes, CreatedAt: now, ReplyTo: rec.ReplyTo, CorrelationID: rec.CorrelationID, FallbackOf: rec.ID}
-	if resp.CreationTime != nil {
-		s.CreatedAt = resp.CreationTime.UTC()
-	}
-	Apply(s, &resp.Session, now)
-	ClaimSessionAnnouncement(s, now)
-	stored, created, err := recs.CreateSession(ctx, s)
-	if err != nil {
-		return fmt.Errorf("record fallback %s: %w", id, err)
+	if stored.FallbackOf != rec.ID {
+		log.Warn("size fallback: the replacement id is taken", "sessionId", rec.ID, "fallbackId", id)
+		return nil
 	}
 	if err := modifySession(ctx, recs, rec, func(x *arrops.Session) bool {
 		if x.FallbackID == id {
@@ -82,6 +75,22 @@ func (f *Fallback) Start(ctx context.Context, arrc *arr.Client, recs SessionReco
 		return true
 	}); err != nil {
 		return err
+	}
+	created := false
+	if resume {
+		res, err := CreateIntent(ctx, arrc, recs, bus, stored, false, now)
+		if err != nil {
+			return fmt.Errorf("start fallback %s: %w", id, err)
+		}
+		if res.Refused != nil || res.Abandoned {
+			// Recorded in the replacement's record (Error, StartAbandoned).
+			log.Warn("size fallback refused by ARR", "sessionId", rec.ID, "fallbackId", id, "err", res.Refused)
+			return nil
+		}
+		stored, created = res.Session, res.Won
+	}
+	if stored.Status.Terminal() {
+		return nil // refused or abandoned earlier: nothing to tell
 	}
 	if created {
 		log.Info("size fallback started", "sessionId", rec.ID, "fallbackId", id, "size", f.Size, "errorCode", code)

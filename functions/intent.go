@@ -2,6 +2,7 @@ package functions
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/arrops/arrops"
@@ -90,4 +91,115 @@ func AbandonConversion(ctx context.Context, recs ConversionRecords, bus Publishe
 	// Claim and publish ConversionFailed as for any terminal status.
 	_, err = SyncConversion(ctx, recs, bus, nil, c, &arr.Conversion{ID: id, Status: arr.ConversionStatus(c.Status)}, now) // never reached ARR: no output files
 	return true, err
+}
+
+// RecordIntent inserts s as a Requested record (a conditional insert): the
+// first step of every start arrops asks of ARR (commands, the warm pool,
+// reservations, size fallback). resume reports whether the caller goes on
+// to CreateIntent: the record is new, or it is the same intent (same origin,
+// correlation id, replaced session, size and lease) left Requested by an
+// earlier attempt that failed after the insert. Otherwise rec is another
+// record under the id, which the caller deals with.
+func RecordIntent(ctx context.Context, recs SessionRecords, s *arrops.Session) (rec *arrops.Session, resume bool, err error) {
+	s.Status = arrops.SessionRequested
+	rec, created, err := recs.CreateSession(ctx, s)
+	if err != nil {
+		return nil, false, fmt.Errorf("record the start of session %s: %w", s.ID, err)
+	}
+	same := rec.Origin == s.Origin && rec.CorrelationID == s.CorrelationID && rec.FallbackOf == s.FallbackOf &&
+		rec.Size == s.Size && rec.MaxLeaseMinutes == s.MaxLeaseMinutes
+	return rec, created || (rec.Status == arrops.SessionRequested && same), nil
+}
+
+// IntentStart is what CreateIntent did.
+type IntentStart struct {
+	// Session is the record as stored after the call.
+	Session *arrops.Session
+	// Started: ARR accepted the create (a record error may follow).
+	Started bool
+	// Won: this call recorded ARR's answer and claimed its announcement;
+	// pass it to PublishSessionClaim.
+	Won bool
+	// Refused is ARR's permanent refusal of the create. ECONFLICT: ARR has
+	// a session under the id with other settings, which the record now
+	// adopts (origin external); any other: the intent is abandoned.
+	Refused error
+	// Abandoned: the watch sweep had given up on the intent (and told the
+	// requester); the session ARR started late was stopped again.
+	Abandoned bool
+}
+
+// CreateIntent asks ARR for the session of rec, a Requested record (the
+// intent, see RecordIntent), and records ARR's answer (Starting, with its
+// announcement claimed). A transient ARR failure is returned, leaving the
+// intent for the next attempt or the watch sweep; a permanent one is in
+// Refused, the record settled (announced as SessionError when announce:
+// nobody else tells the requester). ARR answers a repeated create with the
+// same settings with 200, so resuming an intent makes one session.
+func CreateIntent(ctx context.Context, arrc *arr.Client, recs SessionRecords, bus Publisher, rec *arrops.Session, announce bool, now time.Time) (IntentStart, error) {
+	id := rec.ID
+	resp, err := arrc.CreateSession(ctx, id, arr.SessionSettings{MaxLeaseTimeMinutes: int32(rec.MaxLeaseMinutes), Size: arr.SessionSize(rec.Size)}, nil)
+	switch arrops.ErrorCode(err) {
+	case "":
+	case arrops.ECONFLICT:
+		s, cerr := adoptConflict(ctx, arrc, recs, rec, now)
+		return IntentStart{Session: s, Refused: err}, cerr
+	case arrops.EINVALID, arrops.ENOTFOUND, arrops.EUNAUTHORIZED:
+		// Nothing was started: end the intent.
+		s, _, aerr := AbandonSession(ctx, recs, bus, id, rec.CorrelationID, "ARR refused the start: "+arrops.ErrorMessage(err), announce, now)
+		if aerr != nil {
+			return IntentStart{}, fmt.Errorf("record that ARR refused session %s: %w", id, aerr)
+		}
+		return IntentStart{Session: s, Refused: err}, nil
+	default:
+		return IntentStart{}, fmt.Errorf("create session %s: %w", id, err)
+	}
+	res := IntentStart{Session: rec, Started: true}
+	s, err := ModifySession(ctx, recs, id, rec, func(s *arrops.Session) (bool, error) {
+		res.Won, res.Abandoned = false, Abandoned(s)
+		if s.Status != arrops.SessionRequested {
+			return false, nil // the sweep recorded ARR's view meanwhile, or gave up on it
+		}
+		Apply(s, &resp.Session, now)
+		ClaimSessionAnnouncement(s, now)
+		res.Won = true
+		return true, nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("record session %s: %w", id, err)
+	}
+	res.Session = s
+	if res.Abandoned {
+		// A late attempt has just made ARR start what the sweep gave up on.
+		if _, err := arrc.StopSession(ctx, id, nil); err != nil && arrops.ErrorCode(err) != arrops.ENOTFOUND {
+			return res, fmt.Errorf("stop session %s of an abandoned start: %w", id, err)
+		}
+	}
+	return res, nil
+}
+
+// adoptConflict handles ARR's 409 to the create of an intent: ARR already
+// has a session under this id with other settings, which arrops has no
+// record of (started outside arrops, not adopted yet). The record becomes
+// the adoption of that session, so it is followed like any other.
+func adoptConflict(ctx context.Context, arrc *arr.Client, recs SessionRecords, rec *arrops.Session, now time.Time) (*arrops.Session, error) {
+	id := rec.ID
+	got, err := arrc.GetSession(ctx, id, nil)
+	if err != nil {
+		return rec, fmt.Errorf("create session %s: conflict, then %w", id, err)
+	}
+	s, err := ModifySession(ctx, recs, id, rec, func(s *arrops.Session) (bool, error) {
+		if s.Status != arrops.SessionRequested || s.CorrelationID != rec.CorrelationID {
+			return false, nil
+		}
+		adopted := Adopt(&got.Session, now)
+		adopted.CreatedAt, adopted.ETag = s.CreatedAt, s.ETag // the record's partition and version
+		*s = *adopted
+		ClaimSessionAnnouncement(s, now)
+		return true, nil
+	})
+	if err != nil {
+		return rec, fmt.Errorf("record session %s (started outside arrops): %w", id, err)
+	}
+	return s, nil
 }

@@ -29,6 +29,7 @@ type PoolRecords interface {
 	FinishedSessionsSince(ctx context.Context, since, now time.Time) ([]*arrops.Session, error)
 	GetDueMark(ctx context.Context, name string) (*arrops.FollowUpChain, error)
 	SaveDueMark(ctx context.Context, name string, c *arrops.FollowUpChain) error
+	DeleteDueMark(ctx context.Context, name string, c *arrops.FollowUpChain) error
 }
 
 // Default start times, used as the lead of the pool window until
@@ -111,6 +112,9 @@ type Pool struct {
 	// FollowUps is kicked when pool sessions start or stop, so they are
 	// seen Ready (claimable) within seconds.
 	FollowUps *FollowUps
+	// Bus publishes a started pool session's SessionStarting (nil: a later
+	// sweep publishes it).
+	Bus *Lazy[Publisher]
 }
 
 // Enabled reports whether the pool keeps any session.
@@ -189,6 +193,18 @@ func (p *Pool) Maintain(ctx context.Context, now time.Time, log *slog.Logger) (P
 		}
 		st.NextEdge = earliest(st.NextEdge, iv.Close)
 		for _, s := range mine {
+			if s.Status == arrops.SessionRequested {
+				// An intent a maintainer left (it failed after the
+				// insert): carry it on. ARR answers a repeated create
+				// with the same settings with 200.
+				if ok, err := p.create(ctx, arrc, recs, s, now, log); err != nil {
+					errs = append(errs, err)
+				} else if ok {
+					st.Started++
+					log.Info("pool session start resumed", "sessionId", s.ID, "size", sz)
+				}
+				continue
+			}
 			renewed, err := p.renew(ctx, arrc, recs, s, now)
 			if err != nil {
 				errs = append(errs, err)
@@ -249,30 +265,62 @@ func (p *Pool) start(ctx context.Context, arrc *arr.Client, recs PoolRecords, ac
 		} else if arrops.ErrorCode(err) != arrops.ENOTFOUND {
 			return started, fmt.Errorf("read pool slot %s: %w", id, err)
 		}
-		resp, err := arrc.CreateSession(ctx, id, arr.SessionSettings{MaxLeaseTimeMinutes: int32(p.Config.LeaseMinutes), Size: arr.SessionSize(sz)}, nil)
-		switch arrops.ErrorCode(err) {
-		case "":
-		case arrops.ECONFLICT:
-			continue // the id is taken in ARR with other settings: next slot
-		default:
-			return started, fmt.Errorf("start pool session %s: %w", id, err)
+		// Intent first, as for a command's start: the Requested record
+		// exists before ARR is asked; a maintainer that fails after the
+		// insert leaves it to the next one (resume below), or to the sweep.
+		rec, resume, err := RecordIntent(ctx, recs, &arrops.Session{ID: id, Size: sz, Origin: arrops.OriginPool,
+			RequestedBy: arrops.PoolRequester, MaxLeaseMinutes: p.Config.LeaseMinutes, CreatedAt: now})
+		if err != nil {
+			return started, err
 		}
-		s := &arrops.Session{ID: id, Size: sz, Origin: arrops.OriginPool, RequestedBy: arrops.PoolRequester,
-			MaxLeaseMinutes: p.Config.LeaseMinutes, CreatedAt: now}
-		if resp.CreationTime != nil {
-			s.CreatedAt = resp.CreationTime.UTC()
+		if !resume {
+			if !rec.Status.Terminal() && rec.PoolFree() {
+				missing-- // started since the list was read
+			}
+			continue
 		}
-		Apply(s, &resp.Session, now)
-		ClaimSessionAnnouncement(s, now)
-		if _, created, err := recs.CreateSession(ctx, s); err != nil {
-			return started, fmt.Errorf("record pool session %s: %w", id, err)
-		} else if created {
-			started++
-			log.Info("pool session started", "sessionId", id, "size", sz, "windowOpens", iv.Open, "windowCloses", iv.Close)
+		ok, err := p.create(ctx, arrc, recs, rec, now, log)
+		if err != nil {
+			return started, err
 		}
+		if !ok {
+			continue // ARR refused the id (taken with other settings): next slot
+		}
+		started++
+		log.Info("pool session started", "sessionId", id, "size", sz, "windowOpens", iv.Open, "windowCloses", iv.Close)
 		missing--
 	}
 	return started, nil
+}
+
+// create asks ARR for the pool session of the Requested record rec
+// (CreateIntent) and announces it. ok is false when ARR refused it for good
+// (the record is settled: adopted or abandoned).
+func (p *Pool) create(ctx context.Context, arrc *arr.Client, recs PoolRecords, rec *arrops.Session, now time.Time, log *slog.Logger) (ok bool, err error) {
+	var bus Publisher
+	if p.Bus != nil {
+		if bus, err = p.Bus.Get(ctx); err != nil {
+			return false, fmt.Errorf("open messaging: %w", err)
+		}
+	}
+	res, err := CreateIntent(ctx, arrc, recs, bus, rec, false, now)
+	if err != nil {
+		return false, fmt.Errorf("start pool session %s: %w", rec.ID, err)
+	}
+	if res.Refused != nil {
+		log.Warn("pool session refused by ARR", "sessionId", rec.ID, "err", res.Refused)
+		return false, nil
+	}
+	if res.Abandoned {
+		return false, nil
+	}
+	if bus != nil {
+		// Without a bus the claim is published by a later sweep (stale claim).
+		if err := PublishSessionClaim(ctx, recs, bus, res.Session, now, res.Won); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
 }
 
 // renew lengthens the ARR lease of an unclaimed Ready session when less than
@@ -314,6 +362,12 @@ func (p *Pool) stop(ctx context.Context, arrc *arr.Client, recs PoolRecords, s *
 	}
 	if !fresh.PoolFree() || fresh.Status.Terminal() {
 		return nil
+	}
+	if fresh.Status == arrops.SessionRequested {
+		// An intent ARR may not have yet: abandoned, so a maintainer that
+		// creates it late stops it again (CreateIntent), as does the sweep.
+		_, _, err := AbandonSession(ctx, recs, nil, s.ID, "", poolStopReason, false, now)
+		return err
 	}
 	// Mark it first (ETag-conditional): a claim that read the record before
 	// now fails its write instead of taking a session being stopped.
@@ -387,12 +441,17 @@ func modifySession(ctx context.Context, recs SessionRecords, s *arrops.Session, 
 type PoolClaim struct {
 	// Key identifies the command (the session id a cold start would get):
 	// a redelivery finds the session its first delivery claimed by it.
-	Key                    string
+	Key string
+	// CallerID is the sessionId the start named (empty: none): replies and
+	// events name the session by it.
+	CallerID               string
 	Size                   arrops.SessionSize
 	LeaseMinutes           int
 	RequestedBy            string
 	Tags                   map[string]string
 	ReplyTo, CorrelationID string
+	// RequestedAt is when the start was asked for (its enqueued time).
+	RequestedAt time.Time
 }
 
 // Claim takes a Ready unclaimed pool session of c.Size for c with one
@@ -408,7 +467,12 @@ func (p *Pool) Claim(ctx context.Context, recs PoolRecords, c PoolClaim, now tim
 	var free []*arrops.Session
 	for _, s := range active {
 		if s.Origin == arrops.OriginPool && s.ClaimedBy == c.Key {
-			return s, false, nil // this command's earlier delivery claimed it
+			// This command's earlier delivery claimed it; a lock it left
+			// (it stopped between its claim and the lock's removal) goes.
+			if m, err := recs.GetDueMark(ctx, claimLockName(c.Key)); err == nil {
+				unlockClaim(ctx, recs, c.Key, m)
+			}
+			return s, false, nil
 		}
 		if claimable(s, c.Size) {
 			free = append(free, s)
@@ -420,10 +484,13 @@ func (p *Pool) Claim(ctx context.Context, recs PoolRecords, c PoolClaim, now tim
 	// One delivery of a command claims at a time: two copies of it racing
 	// would otherwise each take a session. The lock is a named claim record,
 	// taken by a conditional insert (or over a stale one: its holder
-	// crashed before it claimed; one that claimed is found above).
-	if err := lockClaim(ctx, recs, c.Key, now); err != nil {
+	// crashed before it claimed; one that claimed is found above). It is
+	// removed when this claim is done, so no row per start stays behind.
+	lock, err := lockClaim(ctx, recs, c.Key, now)
+	if err != nil {
 		return nil, false, err
 	}
+	defer unlockClaim(ctx, recs, c.Key, lock)
 	// Commands arriving together start at different sessions (by their key),
 	// so they rarely collide on one record.
 	slices.SortFunc(free, func(a, b *arrops.Session) int { return cmp.Compare(a.ID, b.ID) })
@@ -433,7 +500,7 @@ func (p *Pool) Claim(ctx context.Context, recs PoolRecords, c PoolClaim, now tim
 	for i := range free {
 		s := free[(off+i)%len(free)]
 		for attempt := 0; attempt < 3; attempt++ {
-			s.ClaimedBy, s.ClaimedAt = c.Key, now
+			s.ClaimedBy, s.ClaimedAt, s.CallerID, s.RequestedAt = c.Key, now, c.CallerID, c.RequestedAt
 			s.RequestedBy, s.Tags, s.ReplyTo, s.CorrelationID = c.RequestedBy, c.Tags, c.ReplyTo, c.CorrelationID
 			err := recs.UpdateSession(ctx, s)
 			if err == nil {
@@ -467,22 +534,38 @@ var ErrClaimInProgress = fmt.Errorf("another delivery of this command is claimin
 // back after the queue's lock (30 s or more), by when its lock is stale.
 const claimLockStale = 20 * time.Second
 
-func lockClaim(ctx context.Context, recs PoolRecords, key string, now time.Time) error {
-	name := "claim-" + key
+// claimLockName names the claim lock of a command's claim key.
+func claimLockName(key string) string { return "claim-" + key }
+
+func lockClaim(ctx context.Context, recs PoolRecords, key string, now time.Time) (*arrops.FollowUpChain, error) {
+	name := claimLockName(key)
 	m, err := recs.GetDueMark(ctx, name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if m.ETag != "" && now.Sub(m.DueAt) < claimLockStale {
-		return ErrClaimInProgress
+		return nil, ErrClaimInProgress
 	}
 	m.DueAt = now
 	if err := recs.SaveDueMark(ctx, name, m); errors.Is(err, ErrConcurrentUpdate) {
-		return ErrClaimInProgress
+		return nil, ErrClaimInProgress
 	} else if err != nil {
-		return err
+		return nil, err
 	}
-	return nil
+	return m, nil
+}
+
+// unlockClaim removes the claim lock m of key, if it is still as taken (one
+// taken over since is the taker's to remove). Best effort: a lock left
+// behind is taken over by its command's next delivery once stale, and
+// removed by it (or by the redelivery that finds the claim).
+func unlockClaim(ctx context.Context, recs PoolRecords, key string, m *arrops.FollowUpChain) {
+	if m == nil || m.ETag == "" {
+		return
+	}
+	if err := recs.DeleteDueMark(ctx, claimLockName(key), m); err != nil && !errors.Is(err, ErrConcurrentUpdate) {
+		Logger(ctx).Warn("claim lock not removed", "key", key, "err", err)
+	}
 }
 
 // ClaimedSession returns the active pool session claimed under key (the

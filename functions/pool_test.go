@@ -14,6 +14,7 @@ import (
 	azpolicy "github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/arr"
 	"github.com/arrops/arrops/arrsim"
 	"github.com/arrops/arrops/functions"
 	"github.com/arrops/arrops/functions/watch"
@@ -38,6 +39,7 @@ type poolEnv struct {
 	ctx   context.Context
 	clock *shiftClock
 	sim   *arrsim.Server
+	arrc  *arr.Client
 	st    *store.Store
 	pool  *functions.Pool
 	due   *schedule.Memory
@@ -57,7 +59,7 @@ func newPoolEnv(t *testing.T, az *azuritetest.Instance, settings map[string]stri
 	due := &schedule.Memory{}
 	p := &functions.Pool{Config: cfg.Pool, ARR: functions.Value(arrc), Due: functions.Value[schedule.Scheduler](due),
 		Records: functions.Value[functions.PoolRecords](st)}
-	return &poolEnv{t: t, ctx: ctx, clock: clock, sim: sim, st: st, pool: p, due: due,
+	return &poolEnv{t: t, ctx: ctx, clock: clock, sim: sim, arrc: arrc, st: st, pool: p, due: due,
 		log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		watch: watch.Deps{Config: cfg, ARR: functions.Value(arrc), Records: functions.Value[watch.Records](st), Now: clock.Now,
 			Bus: functions.Value[functions.Publisher](&functest.Bus{})}}
@@ -112,6 +114,80 @@ func TestPool(t *testing.T) {
 	az := azuritetest.Start(t)
 	t.Run("Lifecycle", func(t *testing.T) { testPoolLifecycle(t, az) })
 	t.Run("ClaimRace", func(t *testing.T) { testPoolClaimRace(t, az) })
+	t.Run("IntentFirst", func(t *testing.T) { testPoolIntentFirst(t, az) })
+}
+
+// Pool sessions are started intent first: a maintainer whose ARR create
+// fails after the Requested record was inserted leaves the intent, never an
+// ARR session without a record; the next maintainer carries it on (one
+// session per slot), and an intent left at window close is abandoned.
+func testPoolIntentFirst(t *testing.T, az *azuritetest.Instance) {
+	e := newPoolEnv(t, az, map[string]string{"POOL_STANDARD": "2", "POOL_HOURS": "08:00-18:00", "POOL_LEASE_MINUTES": "60"})
+	mon := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	e.clock.Set(mon.Add(9 * time.Hour))
+	// Every session ARR has has a record; returns ARR's ids.
+	recorded := func() map[string]bool {
+		t.Helper()
+		listed, err := functions.ListSessions(e.ctx, e.arrc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]bool{}
+		for _, a := range listed {
+			if _, err := e.st.GetSession(e.ctx, a.ID); err != nil {
+				t.Fatalf("ARR session %s without a record: %v", a.ID, err)
+			}
+			ids[a.ID] = true
+		}
+		return ids
+	}
+	e.sim.SetFaults(arrsim.Faults{Error500Next: 1})
+	if _, err := e.pool.Maintain(e.ctx, e.clock.Now(), e.log); err == nil {
+		t.Fatal("maintain with ARR answering 500: no error")
+	}
+	first := "pool-standard-20261207-0"
+	if s, err := e.st.GetSession(e.ctx, first); err != nil || s.Status != arrops.SessionRequested || !s.PoolFree() {
+		t.Fatalf("after the failed create: %+v %v, want the Requested intent", s, err)
+	}
+	if ids := recorded(); len(ids) != 0 {
+		t.Fatalf("ARR has %v after a failed create", ids)
+	}
+	if st := e.maintain(); st.Started != 2 || st.Free != 2 {
+		t.Fatalf("next maintenance: %+v, want the intent carried on and the second slot started", st)
+	}
+	if ids := recorded(); len(ids) != 2 || !ids[first] || !ids["pool-standard-20261207-1"] {
+		t.Fatalf("ARR has %v, want slots 0 and 1", ids)
+	}
+	if s, _ := e.st.GetSession(e.ctx, first); s.Status != arrops.SessionStarting || s.Announced != arrops.SessionStarting {
+		t.Fatalf("resumed intent: %+v, want Starting, announcement claimed", s)
+	}
+	e.settle()
+
+	// An intent left just before the close (a claim took slot 1, the
+	// replacement's create failed): the close abandons it, so a late
+	// maintainer's create is stopped again.
+	now := e.clock.Now()
+	if c, _, err := e.pool.Claim(e.ctx, e.st, functions.PoolClaim{Key: "cmd-1", Size: arrops.SizeStandard}, now); err != nil || c == nil {
+		t.Fatalf("claim: %v %v", c, err)
+	}
+	e.sim.SetFaults(arrsim.Faults{Error500Next: 1})
+	if _, err := e.pool.Maintain(e.ctx, now, e.log); err == nil {
+		t.Fatal("maintain with ARR answering 500: no error")
+	}
+	third := "pool-standard-20261207-2"
+	if s, err := e.st.GetSession(e.ctx, third); err != nil || s.Status != arrops.SessionRequested {
+		t.Fatalf("replacement intent: %+v %v", s, err)
+	}
+	e.clock.Set(mon.Add(18 * time.Hour))
+	if st := e.maintain(); st.Stopped != 2 {
+		t.Fatalf("18:00: %+v, want the free session and the intent stopped", st)
+	}
+	if s, _ := e.st.GetSession(e.ctx, third); !functions.Abandoned(s) {
+		t.Fatalf("intent at close: %+v, want abandoned", s)
+	}
+	if ids := recorded(); ids[third] {
+		t.Fatalf("ARR has the abandoned intent %s", third)
+	}
 }
 
 // The window's lead, start, claims replaced, leases renewed, a failed
@@ -151,10 +227,17 @@ func testPoolLifecycle(t *testing.T, az *azuritetest.Instance) {
 	if err != nil || a == nil || !fresh || a.ClaimedBy != "cmd-a" || a.RequestedBy != "viewer" || a.Hostname == "" {
 		t.Fatalf("claim: %v %v %v", a, fresh, err)
 	}
+	e.noClaimLock("cmd-a") // removed when the claim was done
+	// A delivery stopped between its claim and removing its lock: the
+	// redelivery finds the claim and removes the lock.
+	if err := e.st.SaveDueMark(e.ctx, "claim-cmd-a", &arrops.FollowUpChain{DueAt: now}); err != nil {
+		t.Fatal(err)
+	}
 	again, fresh, err := e.pool.Claim(e.ctx, recs, functions.PoolClaim{Key: "cmd-a", Size: arrops.SizeStandard}, now)
 	if err != nil || again == nil || fresh || again.ID != a.ID {
 		t.Fatalf("redelivered claim: %v %v %v, want %s again", again, fresh, err, a.ID)
 	}
+	e.noClaimLock("cmd-a")
 	if p, _, _ := e.pool.Claim(e.ctx, recs, functions.PoolClaim{Key: "cmd-p", Size: arrops.SizePremium}, now); p != nil {
 		t.Fatalf("a Premium start took Standard pool session %s", p.ID)
 	}
@@ -172,6 +255,7 @@ func testPoolLifecycle(t *testing.T, az *azuritetest.Instance) {
 	if err != nil || k == nil || !fresh || k.ID == a.ID {
 		t.Fatalf("claim after the lock went stale: %v %v %v", k, fresh, err)
 	}
+	e.noClaimLock("cmd-k")
 	// Replenish: the claimed ones are replaced in the next slots.
 	if st := e.maintain(); st.Started != 2 {
 		t.Fatalf("after two claims: %+v, want two replacements", st)
@@ -302,5 +386,17 @@ func testPoolClaimRace(t *testing.T, az *azuritetest.Instance) {
 		if owner[s.ID] != s.ClaimedBy || s.RequestedBy != s.ClaimedBy {
 			t.Fatalf("%s: record says %s, a command got it as %s", s.ID, s.ClaimedBy, owner[s.ID])
 		}
+	}
+	// No claim lock stays behind.
+	for i := range 200 {
+		e.noClaimLock(fmt.Sprintf("cmd-%03d", i))
+	}
+}
+
+// noClaimLock fails the test if the claim lock of key is still stored.
+func (e *poolEnv) noClaimLock(key string) {
+	e.t.Helper()
+	if m, err := e.st.GetDueMark(e.ctx, "claim-"+key); err != nil || m.ETag != "" {
+		e.t.Fatalf("claim lock of %s: %+v %v, want none", key, m, err)
 	}
 }

@@ -24,7 +24,7 @@ type ReservationRecords interface {
 // observed start time of their size, so they are Ready at StartAt. The
 // reserve command records the reservation (status Reserved) and schedules
 // a reservation message for its start; on delivery the record is re-read and
-// the start claimed by a conditional write (Reserved -> Starting) before ARR
+// the start claimed by a conditional write (Reserved -> Requested: the intent, see CreateIntent) before ARR
 // is asked, so a stale, repeated or cancelled reservation starts nothing.
 // The watch timer starts any that are due and still reserved (a lost
 // message). A nil *Reservations is off.
@@ -81,72 +81,47 @@ func (r *Reservations) Start(ctx context.Context, id string, now time.Time, log 
 }
 
 func (r *Reservations) start(ctx context.Context, recs ReservationRecords, s *arrops.Session, now time.Time, log *slog.Logger) (bool, error) {
-	// Claim the start: Reserved -> Starting, conditional on the record as
-	// read. A cancel (stop) or another run's claim makes this write fail or
-	// the record no longer Reserved.
+	// Claim the start: Reserved -> Requested (the intent, as for a command's
+	// start), conditional on the record as read. A cancel (stop) or another
+	// run's claim makes this write fail or the record no longer Reserved.
 	if err := modifySession(ctx, recs, s, func(x *arrops.Session) bool {
 		if x.Status != arrops.SessionReserved {
 			return false
 		}
-		x.Status = arrops.SessionStarting
+		x.Status = arrops.SessionRequested
 		return true
 	}); err != nil {
 		return false, err
 	}
-	// Starting without an ARR answer (no ElapsedMinutes/host yet is normal
-	// for Starting, so re-PUT: ARR answers a repeated create with the same
-	// settings with 200) — this also finishes a run that crashed after its
-	// claim.
-	if s.Origin != arrops.OriginReservation || s.Status != arrops.SessionStarting || s.Announced == arrops.SessionStarting {
+	// Requested: ARR has not answered yet (this run, or one that failed
+	// after the claim: ARR answers a repeated create with the same settings
+	// with 200, so resuming makes one session).
+	if s.Origin != arrops.OriginReservation || s.Status != arrops.SessionRequested {
 		return false, nil
 	}
 	arrc, err := r.ARR.Get(ctx)
 	if err != nil {
 		return false, fmt.Errorf("open ARR client: %w", err)
 	}
-	resp, err := arrc.CreateSession(ctx, s.ID, arr.SessionSettings{MaxLeaseTimeMinutes: int32(s.MaxLeaseMinutes), Size: arr.SessionSize(s.Size)}, nil)
-	switch arrops.ErrorCode(err) {
-	case "":
-	case arrops.EINVALID, arrops.ECONFLICT, arrops.ENOTFOUND, arrops.EUNAUTHORIZED:
-		// Refused for good: the reservation ends in Error, announced.
-		var claimed bool
-		if err := modifySession(ctx, recs, s, func(x *arrops.Session) bool {
-			if x.Status.Terminal() {
-				return false
-			}
-			x.Status, x.StoppedAt = arrops.SessionError, now
-			x.ErrorCode, x.ErrorMessage = "ReservationRefused", "ARR refused the reserved start: "+arrops.ErrorMessage(err)
-			claimed = ClaimSessionAnnouncement(x, now)
-			return true
-		}); err != nil {
-			return false, err
-		}
-		return false, r.publish(ctx, recs, s, now, claimed)
-	default:
-		return false, fmt.Errorf("start reservation %s: %w", s.ID, err)
+	bus, err := r.Bus.Get(ctx)
+	if err != nil {
+		return false, fmt.Errorf("open messaging: %w", err)
 	}
-	var claimed bool
-	if err := modifySession(ctx, recs, s, func(x *arrops.Session) bool {
-		Apply(x, &resp.Session, now)
-		claimed = ClaimSessionAnnouncement(x, now)
-		return true
-	}); err != nil {
-		return true, err
+	// Refusals are announced (SessionError): the reserve's reply is long gone.
+	res, err := CreateIntent(ctx, arrc, recs, bus, s, true, now)
+	if err != nil {
+		return res.Started, fmt.Errorf("start reservation %s: %w", s.ID, err)
+	}
+	if res.Refused != nil || res.Abandoned {
+		log.Warn("reserved start refused by ARR", "sessionId", s.ID, "err", res.Refused)
+		return false, nil
 	}
 	log.Info("reservation started", "sessionId", s.ID, "startAt", s.StartAt, "size", s.Size)
-	if err := r.publish(ctx, recs, s, now, claimed); err != nil {
+	if err := PublishSessionClaim(ctx, recs, bus, res.Session, now, res.Won); err != nil {
 		return true, err
 	}
 	KickFollowUps(ctx, r.FollowUps, now, log)
 	return true, nil
-}
-
-func (r *Reservations) publish(ctx context.Context, recs SessionRecords, s *arrops.Session, now time.Time, claimed bool) error {
-	bus, err := r.Bus.Get(ctx)
-	if err != nil {
-		return fmt.Errorf("open messaging: %w", err)
-	}
-	return PublishSessionClaim(ctx, recs, bus, s, now, claimed)
 }
 
 // StartDue starts every reservation whose start has come and that is still
@@ -162,6 +137,16 @@ func (r *Reservations) StartDue(ctx context.Context, now time.Time, log *slog.Lo
 	reserved, err := recs.ReservedSessions(ctx, now)
 	if err != nil {
 		return 0, fmt.Errorf("read reservations: %w", err)
+	}
+	// Intents a run left (it failed after claiming the start): carry them on.
+	active, err := recs.ActiveSessions(ctx, now)
+	if err != nil {
+		return 0, fmt.Errorf("read active sessions: %w", err)
+	}
+	for _, s := range active {
+		if s.Origin == arrops.OriginReservation && s.Status == arrops.SessionRequested {
+			reserved = append(reserved, s)
+		}
 	}
 	n := 0
 	var errs []error

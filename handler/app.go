@@ -129,6 +129,7 @@ func newApp(cfg *config.Config, stdout io.Writer, level slog.Leveler) *app {
 	a.deadlines = &functions.Deadlines{Policy: cfg.Shutdown.Options, Due: &a.due,
 		Records: functions.Map(&a.store, func(s *store.Store) functions.DeadlineRecords { return s })}
 	a.pool = &functions.Pool{Config: cfg.Pool, ARR: &a.arr, Due: &a.due, FollowUps: a.followUps,
+		Bus:     functions.Map(&a.bus, func(b *notify.Bus) functions.Publisher { return b }),
 		Records: functions.Map(&a.store, func(s *store.Store) functions.PoolRecords { return s })}
 	a.reserve = &functions.Reservations{ARR: &a.arr, Due: &a.due, FollowUps: a.followUps,
 		Bus:     functions.Map(&a.bus, func(b *notify.Bus) functions.Publisher { return b }),

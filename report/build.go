@@ -52,6 +52,7 @@ type Report struct {
 	Savings         Savings
 	Waste           Waste
 	StartTimes      StartTimes
+	Pool            Pool
 	// RunningHours is the part of Totals.Hours billed to sessions still
 	// running, counted up to BilledUntil (now, or the range end if earlier):
 	// the page says so, since those bars keep growing.
@@ -144,6 +145,23 @@ type StartTimes struct {
 	ByDay      []StartGroup  `json:"byDay"` // creation days with at least one start
 	NeverReady int           `json:"neverReady"`
 	ByCode     []FailureCode `json:"neverReadyByCode"` // error code, or "(none)"
+}
+
+// Pool is the warm pool in the range: the billed time its sessions waited
+// unclaimed (idle: from Ready to the claim, or to the end for one never
+// claimed; billed to requester pool while it waits), how many command
+// starts were served warm (a pool session claimed in the range) and cold (a
+// command's session created in the range), and the time to hostname of
+// each: from the start's enqueued time (RequestedAt) to the claim warm, to
+// Ready cold. The observed ARR start time per size is StartTimes.BySize.
+type Pool struct {
+	Idle Totals `json:"idle"`
+	Warm int    `json:"warm"`
+	Cold int    `json:"cold"`
+	// WarmToHostname and ColdToHostname: Key "warm" / "cold"; zero Count
+	// when no start in the range recorded its request time.
+	WarmToHostname StartGroup `json:"warmTimeToHostname"`
+	ColdToHostname StartGroup `json:"coldTimeToHostname"`
 }
 
 // StartGroup is the start-duration distribution of one size or day.
@@ -286,6 +304,9 @@ type aggregator struct {
 	startBySize          map[string][]float64 // seconds, by size
 	startByDay           [][]float64          // seconds, by creation day index
 	neverReady           map[string]int
+	poolIdle             Totals
+	warm, cold           int
+	warmHost, coldHost   []float64 // seconds to hostname
 }
 
 func newerConversion(x, y ConversionRow) bool {
@@ -414,6 +435,7 @@ func (a *aggregator) addSession(s *arrops.Session) *SessionRow {
 	}
 
 	a.addOutcomes(s, size, requester, b.Minutes, cost, rate)
+	a.addPool(s, rate)
 
 	if !a.wantRows && !a.keepRows {
 		return nil
@@ -505,6 +527,38 @@ func (a *aggregator) addOutcomes(s *arrops.Session, size, requester string, minu
 		}
 	case s.Status.Terminal() && s.ElapsedMinutes == 0:
 		a.neverReady[orDefault(s.ErrorCode, "(none)")]++
+	}
+}
+
+// addPool adds s to the pool figures (see Pool).
+func (a *aggregator) addPool(s *arrops.Session, rate float64) {
+	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(a.start) && t.Before(a.end) }
+	switch {
+	case s.Origin == arrops.OriginPool:
+		idle := *s
+		if !s.ClaimedAt.IsZero() {
+			// Idle until the claim: bill it as if it ended there.
+			idle.Status, idle.StoppedAt = arrops.SessionStopped, s.ClaimedAt
+		}
+		if b := Bill(&idle, a.start, a.end, a.now); b.Minutes > 0 {
+			a.poolIdle.Minutes += b.Minutes
+			a.poolIdle.Cost += b.Minutes / 60 * rate
+			a.poolIdle.Count++
+			if b.Running {
+				a.poolIdle.Running++
+			}
+		}
+		if s.ClaimedBy != "" && in(s.ClaimedAt) {
+			a.warm++
+			if !s.RequestedAt.IsZero() && !s.ClaimedAt.Before(s.RequestedAt) {
+				a.warmHost = append(a.warmHost, s.ClaimedAt.Sub(s.RequestedAt).Seconds())
+			}
+		}
+	case s.Origin == arrops.OriginCommand && in(s.CreatedAt):
+		a.cold++
+		if !s.RequestedAt.IsZero() && !s.ReadyAt.IsZero() && !s.ReadyAt.Before(s.RequestedAt) {
+			a.coldHost = append(a.coldHost, s.ReadyAt.Sub(s.RequestedAt).Seconds())
+		}
 	}
 }
 
@@ -664,11 +718,16 @@ func (a *aggregator) finish() *Report {
 		st.NeverReady += n
 	}
 	r.StartTimes = st
+	r.Pool = Pool{Idle: finishTotals(a.poolIdle), Warm: a.warm, Cold: a.cold,
+		WarmToHostname: startGroup("warm", a.warmHost), ColdToHostname: startGroup("cold", a.coldHost)}
 	return r
 }
 
 // startGroup sorts ds in place and summarises it.
 func startGroup(key string, ds []float64) StartGroup {
+	if len(ds) == 0 {
+		return StartGroup{Key: key}
+	}
 	slices.Sort(ds)
 	return StartGroup{Key: key, Count: len(ds), P50Seconds: round(quantile(ds, 0.5), 1), P95Seconds: round(quantile(ds, 0.95), 1)}
 }

@@ -57,6 +57,7 @@ type jsonTail struct {
 	Savings     Savings           `json:"savings"`
 	Waste       Waste             `json:"waste"`
 	StartTimes  StartTimes        `json:"startTimes"`
+	Pool        Pool              `json:"pool"`
 	Conversions ConversionSummary `json:"conversions"`
 }
 
@@ -99,7 +100,7 @@ func renderJSON(ctx context.Context, w io.Writer, q Query, rates Rates, now time
 		return err
 	}
 	tb, err := json.Marshal(jsonTail{Groups: r.Groups, Days: r.Days, Totals: r.Totals,
-		Savings: r.Savings, Waste: r.Waste, StartTimes: r.StartTimes, Conversions: r.Conversions})
+		Savings: r.Savings, Waste: r.Waste, StartTimes: r.StartTimes, Pool: r.Pool, Conversions: r.Conversions})
 	if err != nil {
 		return fmt.Errorf("report: encoding JSON totals: %w", err)
 	}

@@ -64,6 +64,23 @@ func (s *Store) GetDueMark(ctx context.Context, name string) (*arrops.FollowUpCh
 		UpdatedAt: readTime(e.UpdatedAt), ETag: string(resp.ETag)}, nil
 }
 
+// DeleteDueMark removes the claim record called name if it is still as read
+// (c.ETag), else returns ErrConcurrentUpdate; one already gone is no error.
+func (s *Store) DeleteDueMark(ctx context.Context, name string, c *arrops.FollowUpChain) error {
+	if c.ETag == "" {
+		return nil // never written
+	}
+	match := azcore.ETag(c.ETag)
+	_, err := s.sessions.DeleteEntity(ctx, duePartition, name, &aztables.DeleteEntityOptions{IfMatch: &match})
+	switch {
+	case err == nil || isNotFound(err):
+		return nil
+	case isPrecondition(err):
+		return fmt.Errorf("delete due record %s: %w", name, ErrConcurrentUpdate)
+	}
+	return fmt.Errorf("delete due record %s: %w", name, err)
+}
+
 // SaveDueMark writes the claim record called name if it is still as read
 // (c.ETag; empty inserts), else returns ErrConcurrentUpdate.
 func (s *Store) SaveDueMark(ctx context.Context, name string, c *arrops.FollowUpChain) error {

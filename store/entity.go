@@ -71,6 +71,9 @@ type sessionEntity struct {
 	DeadlineAt            time.Time `json:"DeadlineAt,omitzero"`
 	DeadlineAtType        string    `json:"DeadlineAt@odata.type,omitempty"`
 	ClaimedBy             string    `json:"ClaimedBy,omitempty"`
+	CallerID              string    `json:"CallerID,omitempty"`
+	RequestedAt           time.Time `json:"RequestedAt,omitzero"`
+	RequestedAtType       string    `json:"RequestedAt@odata.type,omitempty"`
 	ClaimedAt             time.Time `json:"ClaimedAt,omitzero"`
 	ClaimedAtType         string    `json:"ClaimedAt@odata.type,omitempty"`
 	FallbackOf            string    `json:"FallbackOf,omitempty"`
@@ -88,7 +91,7 @@ func encodeSession(pk string, s *arrops.Session) ([]byte, error) {
 		ElapsedMinutes: s.ElapsedMinutes, Hostname: s.Hostname, HandshakePort: s.HandshakePort,
 		InspectorPort: s.InspectorPort, Teraflops: s.Teraflops, StopReason: s.StopReason,
 		ErrorCode: s.ErrorCode, ErrorMessage: s.ErrorMessage, ReplyTo: s.ReplyTo,
-		CorrelationID: s.CorrelationID, Announced: string(s.Announced), ClaimedBy: s.ClaimedBy,
+		CorrelationID: s.CorrelationID, Announced: string(s.Announced), ClaimedBy: s.ClaimedBy, CallerID: s.CallerID,
 		FallbackOf: s.FallbackOf, FallbackID: s.FallbackID,
 	}
 	if len(s.Tags) > 0 {
@@ -109,6 +112,7 @@ func encodeSession(pk string, s *arrops.Session) ([]byte, error) {
 	e.WarnedAt, e.WarnedAtType = storeTime(s.WarnedAt)
 	e.DeadlineAt, e.DeadlineAtType = storeTime(s.DeadlineAt)
 	e.ClaimedAt, e.ClaimedAtType = storeTime(s.ClaimedAt)
+	e.RequestedAt, e.RequestedAtType = storeTime(s.RequestedAt)
 	e.StartAt, e.StartAtType = storeTime(s.StartAt)
 	e.UpdatedAt, e.UpdatedAtType = storeTime(s.UpdatedAt)
 	return json.Marshal(e)
@@ -131,7 +135,7 @@ func decodeSession(b []byte, etag string) (*arrops.Session, error) {
 		ErrorCode: e.ErrorCode, ErrorMessage: e.ErrorMessage, ReplyTo: e.ReplyTo,
 		CorrelationID: e.CorrelationID, Announced: arrops.SessionStatus(e.Announced),
 		AnnounceClaimedAt: readTime(e.AnnounceClaimedAt), ExtendedUntil: readTime(e.ExtendedUntil),
-		WarnedAt: readTime(e.WarnedAt), DeadlineAt: readTime(e.DeadlineAt), ClaimedBy: e.ClaimedBy, ClaimedAt: readTime(e.ClaimedAt), StartAt: readTime(e.StartAt), FallbackOf: e.FallbackOf, FallbackID: e.FallbackID, UpdatedAt: readTime(e.UpdatedAt), ETag: e.ETag,
+		WarnedAt: readTime(e.WarnedAt), DeadlineAt: readTime(e.DeadlineAt), ClaimedBy: e.ClaimedBy, CallerID: e.CallerID, RequestedAt: readTime(e.RequestedAt), ClaimedAt: readTime(e.ClaimedAt), StartAt: readTime(e.StartAt), FallbackOf: e.FallbackOf, FallbackID: e.FallbackID, UpdatedAt: readTime(e.UpdatedAt), ETag: e.ETag,
 	}
 	if e.Tags != "" {
 		if err := json.Unmarshal([]byte(e.Tags), &s.Tags); err != nil {

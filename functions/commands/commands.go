@@ -98,6 +98,9 @@ type run struct {
 	conv    *arrops.Conversion // the convert action's record, for the audit row and reply
 	// pooled is set on a start while a pool is configured, for the reply.
 	pooled *bool
+	// caller is the caller's own name for session id (a pool session
+	// claimed by a start that named its sessionId): replies name it.
+	caller string
 }
 
 // MaxDeliveries is the arr-commands queue's maxDeliveryCount
@@ -233,20 +236,20 @@ func (h *run) start(ctx context.Context) error {
 	}
 	// Intent first: the record exists before ARR is asked, so no failure
 	// after the ARR call can leave a session nobody knows of.
-	rec, created, err := h.rec.CreateSession(ctx, &arrops.Session{
-		ID: id, Size: size, Status: arrops.SessionRequested, Origin: arrops.OriginCommand,
+	rec, resume, err := functions.RecordIntent(ctx, h.rec, &arrops.Session{
+		ID: id, Size: size, Origin: arrops.OriginCommand,
 		RequestedBy: h.cmd.RequestedBy, Tags: h.cmd.Tags, MaxLeaseMinutes: lease, CreatedAt: h.now,
-		ReplyTo: h.msg.ReplyTo, CorrelationID: h.msg.MessageID,
+		ReplyTo: h.msg.ReplyTo, CorrelationID: h.msg.MessageID, RequestedAt: h.requestedAt(),
 	})
 	if err != nil {
-		return fmt.Errorf("record the start of session %s: %w", id, err)
+		return err
 	}
 	mine := h.msg.MessageID != "" && rec.Origin == arrops.OriginCommand && rec.CorrelationID == h.msg.MessageID
 	switch {
-	case created || (mine && rec.Status == arrops.SessionRequested):
+	case resume:
 		// This message's intent, new or left by an earlier delivery: go on.
 		h.intent = true
-		return h.create(ctx, rec, size, lease)
+		return h.create(ctx, rec)
 	case mine:
 		// An earlier delivery of this message recorded ARR's answer and
 		// may have failed after it: finish its announcement (the same
@@ -284,52 +287,28 @@ func (h *run) start(ctx context.Context) error {
 }
 
 // create asks ARR for the session of a Requested record of this message and
-// records ARR's answer.
-func (h *run) create(ctx context.Context, rec *arrops.Session, size arrops.SessionSize, lease int) error {
+// records ARR's answer (functions.CreateIntent), then answers.
+func (h *run) create(ctx context.Context, rec *arrops.Session) error {
 	id := rec.ID
-	resp, err := h.arrc.CreateSession(ctx, id, arr.SessionSettings{MaxLeaseTimeMinutes: int32(lease), Size: arr.SessionSize(size)}, nil)
-	switch arrops.ErrorCode(err) {
-	case "":
-	case arrops.ECONFLICT:
-		return h.conflict(ctx, rec)
-	case arrops.EINVALID, arrops.ENOTFOUND, arrops.EUNAUTHORIZED:
-		// Nothing was started: end the intent (no event: the reply says it).
-		s, _, aerr := functions.AbandonSession(ctx, h.rec, h.bus, id, h.msg.MessageID, "ARR refused the start: "+arrops.ErrorMessage(err), false, h.now)
-		if aerr != nil {
-			return fmt.Errorf("record that ARR refused session %s: %w", id, aerr)
-		}
-		return h.refused(ctx, id, err, s)
-	default:
-		return fmt.Errorf("create session %s: %w", id, err)
-	}
-	var won, abandoned bool
-	s, err := functions.ModifySession(ctx, h.rec, id, rec, func(s *arrops.Session) (bool, error) {
-		won, abandoned = false, functions.Abandoned(s)
-		if s.Status != arrops.SessionRequested {
-			return false, nil // the sweep recorded ARR's view meanwhile, or gave up on it
-		}
-		functions.Apply(s, &resp.Session, h.now)
-		functions.ClaimSessionAnnouncement(s, h.now)
-		won = true
-		return true, nil
-	})
+	res, err := functions.CreateIntent(ctx, h.arrc, h.rec, h.bus, rec, false, h.now)
+	s := res.Session
 	switch {
-	case err != nil && arrops.Permanent(err):
+	case err != nil && res.Started && !res.Abandoned && arrops.Permanent(err):
 		// ARR started it and the record says Requested: the watch sweep
 		// lists the session and records it. Say so rather than retry.
 		h.log.Error("session started, recording ARR's answer failed", "sessionId", id, "err", err)
 		return h.finish(ctx, arrops.OutcomeAccepted, id, fmt.Sprintf("session starting; recording ARR's answer failed (%s), the watch sweep records it", arrops.ErrorMessage(err)), rec, "")
 	case err != nil:
-		return fmt.Errorf("record session %s: %w", id, err)
-	case abandoned:
-		// The sweep gave up on this intent and told the requester; a late
-		// delivery has just made ARR start it: stop it again.
-		if _, err := h.arrc.StopSession(ctx, id, nil); err != nil && arrops.ErrorCode(err) != arrops.ENOTFOUND {
-			return fmt.Errorf("stop session %s of an abandoned start: %w", id, err)
-		}
+		return err
+	case arrops.ErrorCode(res.Refused) == arrops.ECONFLICT:
+		// ARR has the id with other settings: the record adopted it.
+		return h.finish(ctx, arrops.OutcomeRejected, id, fmt.Sprintf("session %s already exists with other settings (ARR 409 Conflict)", id), s, "")
+	case res.Refused != nil:
+		return h.refused(ctx, id, res.Refused, s) // the intent is abandoned (no event: the reply says it)
+	case res.Abandoned:
 		return h.finish(ctx, arrops.OutcomeRejected, id, "the start was abandoned before ARR answered (see the SessionError event); the session ARR started late was stopped", s, "")
 	}
-	if err := functions.PublishSessionClaim(ctx, h.rec, h.bus, s, h.now, won); err != nil {
+	if err := functions.PublishSessionClaim(ctx, h.rec, h.bus, s, h.now, res.Won); err != nil {
 		if !arrops.Permanent(err) {
 			return err
 		}
@@ -339,33 +318,6 @@ func (h *run) create(ctx context.Context, rec *arrops.Session, size arrops.Sessi
 		functions.KickFollowUps(ctx, h.FollowUps, h.now, h.log)
 	}
 	return h.finish(ctx, arrops.OutcomeAccepted, id, "session starting", s, "")
-}
-
-// conflict handles ARR's 409 to the create of a new intent: ARR already has
-// a session under this id with other settings, which arrops has no record of
-// (started outside arrops, not adopted yet). The record becomes the adoption
-// of that session, so it is followed like any other, and the start is
-// rejected.
-func (h *run) conflict(ctx context.Context, rec *arrops.Session) error {
-	id := rec.ID
-	got, err := h.arrc.GetSession(ctx, id, nil)
-	if err != nil {
-		return fmt.Errorf("create session %s: conflict, then %w", id, err)
-	}
-	s, err := functions.ModifySession(ctx, h.rec, id, rec, func(s *arrops.Session) (bool, error) {
-		if s.Status != arrops.SessionRequested || s.CorrelationID != h.msg.MessageID {
-			return false, nil
-		}
-		adopted := functions.Adopt(&got.Session, h.now)
-		adopted.CreatedAt, adopted.ETag = s.CreatedAt, s.ETag // the record's partition and version
-		*s = *adopted
-		functions.ClaimSessionAnnouncement(s, h.now)
-		return true, nil
-	})
-	if err != nil {
-		return fmt.Errorf("record session %s (started outside arrops): %w", id, err)
-	}
-	return h.finish(ctx, arrops.OutcomeRejected, id, fmt.Sprintf("session %s already exists with other settings (ARR 409 Conflict)", id), s, "")
 }
 
 // startPooled hands a Ready pool session to the start when one is free:
@@ -390,13 +342,14 @@ func (h *run) startPooled(ctx context.Context, key string, size arrops.SessionSi
 	} else if err != nil && arrops.ErrorCode(err) != arrops.ENOTFOUND {
 		return false, fmt.Errorf("read session %s: %w", key, err)
 	}
-	s, fresh, err := h.Pool.Claim(ctx, recs, functions.PoolClaim{Key: key, Size: size, LeaseMinutes: lease,
-		RequestedBy: h.cmd.RequestedBy, Tags: h.cmd.Tags, ReplyTo: h.msg.ReplyTo, CorrelationID: h.msg.MessageID}, h.now)
+	s, fresh, err := h.Pool.Claim(ctx, recs, functions.PoolClaim{Key: key, CallerID: h.cmd.SessionID, Size: size, LeaseMinutes: lease,
+		RequestedBy: h.cmd.RequestedBy, Tags: h.cmd.Tags, ReplyTo: h.msg.ReplyTo, CorrelationID: h.msg.MessageID, RequestedAt: h.requestedAt()}, h.now)
 	if err != nil || s == nil {
 		return false, err
 	}
 	warm := true
 	h.pooled = &warm
+	h.id, h.caller = s.ID, s.CallerID
 	if !fresh && s.CorrelationID != h.msg.MessageID {
 		// Another command claimed under the same sessionId: as for a cold
 		// start of an existing id with the same settings.
@@ -420,6 +373,15 @@ func (h *run) startPooled(ctx context.Context, key string, size arrops.SessionSi
 	return true, nil
 }
 
+// requestedAt is when the start was asked for: the message's enqueued time
+// (now when the host did not say, or a clock put it ahead).
+func (h *run) requestedAt() time.Time {
+	if t := h.msg.EnqueuedTime; !t.IsZero() && !t.After(h.now) {
+		return t.UTC()
+	}
+	return h.now
+}
+
 // resolve maps a sessionId the caller gave a pooled start to the pool
 // session it claimed; other ids are returned as they are.
 func (h *run) resolve(ctx context.Context, id string) (string, error) {
@@ -433,6 +395,7 @@ func (h *run) resolve(ctx context.Context, id string) (string, error) {
 	if s, err := functions.ClaimedSession(ctx, recs, id, h.now); err != nil {
 		return "", err
 	} else if s != nil {
+		h.caller = s.CallerID
 		return s.ID, nil
 	}
 	return id, nil
@@ -552,6 +515,11 @@ func (h *run) finish(ctx context.Context, outcome arrops.Outcome, sessionID, rea
 	if messageID == "" {
 		messageID = h.msg.MessageID
 	}
+	arrID := ""
+	if h.caller != "" && sessionID == h.id {
+		// The caller's name for the session; ARR's id beside it.
+		sessionID, arrID = h.caller, h.id
+	}
 	if messageID == "" {
 		// Without an id there is no idempotency key; the host always sets one,
 		// so this is a broken delivery: key the row by content instead.
@@ -593,6 +561,9 @@ func (h *run) finish(ctx context.Context, outcome arrops.Outcome, sessionID, rea
 		return auditErr
 	}
 	reply := arrops.CommandReply{Outcome: outcome, Reason: reason, Action: action, SessionID: sessionID}
+	if arrID != "" {
+		reply.ArrSessionID = arrID
+	}
 	if outcome == arrops.OutcomeAccepted || outcome == arrops.OutcomeNoop {
 		reply.Pooled = h.pooled
 	}

@@ -1,6 +1,7 @@
 package commands_test
 
 import (
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -57,7 +58,7 @@ func testPooled(t *testing.T) {
 		t.Errorf("SessionReady of the redelivery has another message id: %s, %s", msgs[1].MessageID, msgs[3].MessageID)
 	}
 	rec := e.session(reps[0].SessionID)
-	if rec.ClaimedBy != "msg-warm-1" || rec.ClaimedAt.IsZero() || rec.RequestedBy != "viewer" || rec.Tags["p"] != "7" || rec.Origin != arrops.OriginPool {
+	if rec.ClaimedBy != "msg-warm-1" || rec.ClaimedAt.IsZero() || rec.RequestedAt.IsZero() || rec.RequestedAt.After(rec.ClaimedAt) || rec.RequestedBy != "viewer" || rec.Tags["p"] != "7" || rec.Origin != arrops.OriginPool {
 		t.Fatalf("record %+v", rec)
 	}
 	a, err := e.arrc.GetSession(e.ctx, rec.ID, nil)
@@ -79,13 +80,14 @@ func testPooled(t *testing.T) {
 			t.Fatalf("%s: %d %v", id, code, resp.Logs)
 		}
 		r := replies(t, e.bus.To("cold-replies"), "CommandReply")[i]
-		if r.Outcome != arrops.OutcomeAccepted || r.Pooled == nil || *r.Pooled || r.SessionID != id || e.session(id).Origin != arrops.OriginCommand {
+		if r.Outcome != arrops.OutcomeAccepted || r.Pooled == nil || *r.Pooled || r.SessionID != id || e.session(id).Origin != arrops.OriginCommand || e.session(id).RequestedAt.IsZero() {
 			t.Fatalf("%s: reply %+v", id, r)
 		}
 	}
 
-	// The caller's own sessionId: the pool session is handed over under it,
-	// and stop by that id stops the pool session.
+	// The caller's own sessionId: the pool session is handed over under it
+	// (replies and events name it, ARR's id in arrSessionId), and extend
+	// and stop by that id act on the pool session.
 	if st, err := e.pool.Maintain(e.ctx, time.Now(), log); err != nil || st.Started != 1 {
 		t.Fatalf("replacement: %+v %v", st, err)
 	}
@@ -93,19 +95,40 @@ func testPooled(t *testing.T) {
 	if code, resp := e.deliver("msg-own-1", `{"action":"start","sessionId":"my-own","size":"Standard"}`, 1, "own-replies"); code != http.StatusOK {
 		t.Fatalf("%d %v", code, resp.Logs)
 	}
-	r := replies(t, e.bus.To("own-replies"), "CommandReply")[0]
-	if r.Pooled == nil || !*r.Pooled || r.SessionID == "my-own" || r.Session == nil || r.Session.Hostname == "" {
-		t.Fatalf("own id: reply %+v", r)
+	own := e.bus.To("own-replies")
+	r := replies(t, own, "CommandReply")[0]
+	if r.Pooled == nil || !*r.Pooled || r.SessionID != "my-own" || r.Session == nil || r.Session.Hostname == "" ||
+		r.Session.SessionID != "my-own" || r.ArrSessionID == "" || r.Session.ArrSessionID != r.ArrSessionID {
+		t.Fatalf("own id: reply %+v (session %+v)", r, r.Session)
 	}
-	pooled := r.SessionID
-	if e.session(pooled).ClaimedBy != "my-own" {
-		t.Fatalf("record %+v", e.session(pooled))
+	pooled := r.ArrSessionID
+	if rec := e.session(pooled); rec.ClaimedBy != "my-own" || rec.CallerID != "my-own" {
+		t.Fatalf("record %+v", rec)
+	}
+	var ready1 arrops.Event
+	if len(own) < 2 || own[1].Subject != string(arrops.EventSessionReady) || json.Unmarshal(own[1].Body, &ready1) != nil ||
+		ready1.SessionID != "my-own" || ready1.ArrSessionID != pooled || own[1].ApplicationProperties["sessionId"] != "my-own" {
+		t.Fatalf("SessionReady to the caller: %+v %+v", own, ready1)
+	}
+	if code, _ := e.deliver("msg-own-extend", `{"action":"extend","sessionId":"my-own","maxLeaseTimeMinutes":300}`, 1, "own-replies"); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	ext := replies(t, e.bus.To("own-replies"), "CommandReply")[1]
+	if ext.Outcome != arrops.OutcomeAccepted || ext.SessionID != "my-own" || ext.ArrSessionID != pooled || e.session(pooled).MaxLeaseMinutes != 300 {
+		t.Fatalf("extend by the caller's id: %+v, record %+v", ext, e.session(pooled))
+	}
+	if a, err := e.arrc.GetSession(e.ctx, pooled, nil); err != nil || a.MaxLeaseTimeMinutes == nil || *a.MaxLeaseTimeMinutes != 300 {
+		t.Fatalf("ARR lease after extend by the caller's id: %+v %v", a, err)
 	}
 	if code, _ := e.deliver("msg-own-stop", `{"action":"stop","sessionId":"my-own"}`, 1, "own-replies"); code != http.StatusOK {
 		t.Fatal(code)
 	}
-	stop := replies(t, e.bus.To("own-replies"), "CommandReply")[1]
-	if stop.Outcome != arrops.OutcomeAccepted || stop.SessionID != pooled || e.session(pooled).Status != arrops.SessionStopped {
+	stop := replies(t, e.bus.To("own-replies"), "CommandReply")[2]
+	if stop.Outcome != arrops.OutcomeAccepted || stop.SessionID != "my-own" || stop.ArrSessionID != pooled || e.session(pooled).Status != arrops.SessionStopped {
 		t.Fatalf("stop by the caller's id: %+v, record %+v", stop, e.session(pooled))
+	}
+	stopped := e.bus.Events(t, config.EventsTopic, arrops.EventSessionStopped)
+	if len(stopped) != 1 || stopped[0].SessionID != "my-own" || stopped[0].ArrSessionID != pooled {
+		t.Fatalf("SessionStopped events %+v, want one naming my-own", stopped)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/arrops/arrops"
+	"github.com/arrops/arrops/arrsim"
 	"github.com/arrops/arrops/config"
 	"github.com/arrops/arrops/internal/functest"
 )
@@ -112,5 +113,35 @@ func testReserve(t *testing.T, e *cmdEnv) {
 	}
 	if rec := e.session("msg-res-4"); rec.Status != arrops.SessionStarting {
 		t.Fatalf("timer start: %+v", rec)
+	}
+
+	// Intent first: the start is recorded (Reserved -> Requested) before
+	// ARR is asked; a delivery whose create fails leaves the intent and no
+	// ARR session; the redelivery, or the timer, carries it on: one session.
+	if code, _ := e.deliver("msg-res-5", `{"action":"reserve","startAt":"`+soon.Format(time.RFC3339)+`"}`, 1, ""); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	creates := e.sim.Stats().CreateSession
+	e.sim.SetFaults(arrsim.Faults{Error500Next: 1})
+	if _, err := e.reserve.Start(e.ctx, "msg-res-5", time.Now().Add(2*time.Minute), log); err == nil {
+		t.Fatal("reservation start with ARR answering 500: no error")
+	}
+	if rec := e.session("msg-res-5"); rec.Status != arrops.SessionRequested {
+		t.Fatalf("after the failed create: %+v, want Requested", rec)
+	}
+	if _, err := e.arrc.GetSession(e.ctx, "msg-res-5", nil); arrops.ErrorCode(err) != arrops.ENOTFOUND {
+		t.Fatalf("ARR has the reservation's session before it was created: %v", err)
+	}
+	if n, err := e.reserve.StartDue(e.ctx, time.Now().Add(2*time.Minute), log); err != nil || n != 1 {
+		t.Fatalf("timer after the failed create: %d %v, want the intent carried on", n, err)
+	}
+	if _, err := e.reserve.Start(e.ctx, "msg-res-5", time.Now().Add(2*time.Minute), log); err != nil {
+		t.Fatal(err) // the redelivery: nothing more to do
+	}
+	if rec := e.session("msg-res-5"); rec.Status != arrops.SessionStarting || e.sim.Stats().CreateSession != creates+2 {
+		t.Fatalf("resumed: %+v, creates %d, want Starting after %d", rec, e.sim.Stats().CreateSession, creates+2)
+	}
+	if n := functest.Subjects(e.bus.To("res-replies"))[string(arrops.EventSessionStarting)]; n != 1 {
+		t.Fatalf("%d SessionStarting to the requester, want 1", n)
 	}
 }

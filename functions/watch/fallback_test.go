@@ -15,8 +15,9 @@ import (
 
 // A Premium start that ends in Error before Ready (the simulator's injected
 // capacity error) gets exactly one Standard replacement, however many sweeps
-// see the failure, including one that "crashed" before the Error was
-// recorded; the requester hears the error, a reply naming the replacement
+// see the failure, including one that failed after recording the
+// replacement's intent (before ARR was asked and before the Error was
+// recorded: the next sweep carries the intent on); the requester hears the error, a reply naming the replacement
 // and why, and the replacement's own events; a replacement that fails too
 // gets none.
 func TestFallback(t *testing.T) {
@@ -35,18 +36,38 @@ func TestFallback(t *testing.T) {
 	if got, err := e.arrc.GetSession(e.ctx, "big-1", nil); err != nil || got.Status != "Error" {
 		t.Fatalf("ARR: %v %v, want Error", got.Status, err)
 	}
-	// A sweep that replaced it but "crashed" before recording the Error: the
-	// record still says Starting.
+	// A sweep that failed after recording the replacement's intent (ARR's
+	// create answered 500 through all retries): the Requested record exists,
+	// ARR has no replacement, and the original still says Starting.
 	a, _ := e.arrc.GetSession(e.ctx, "big-1", nil)
 	rec := e.record("big-1")
-	if err := e.deps.Fallback.Start(e.ctx, e.arrc, e.st, e.bus, rec, &a.Session, e.now, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
+	e.sim.SetFaults(arrsim.Faults{Error500Next: 4})
+	if err := e.deps.Fallback.Start(e.ctx, e.arrc, e.st, e.bus, rec, &a.Session, e.now, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+		t.Fatal("fallback start with ARR failing: no error")
 	}
+	if fb := e.record("big-1-fallback"); fb.Status != arrops.SessionRequested || fb.FallbackOf != "big-1" {
+		t.Fatalf("replacement after the failed create: %+v, want its Requested intent", fb)
+	}
+	if _, err := e.arrc.GetSession(e.ctx, "big-1-fallback", nil); arrops.ErrorCode(err) != arrops.ENOTFOUND {
+		t.Fatalf("ARR has the replacement before it was asked: %v", err)
+	}
+	if s := e.record("big-1"); s.Status != arrops.SessionStarting || s.FallbackID != "big-1-fallback" {
+		t.Fatalf("original after the failed create: %+v", s)
+	}
+	// The next sweeps carry the intent on: one replacement.
 	for range 3 {
 		e.sweep()
 	}
-	if n := e.sim.Stats().CreateSession; n != 3 {
-		t.Fatalf("ARR creates %d, want 3 (the start, the replacement, its one repeat)", n)
+	if n := e.sim.Stats().CreateSession; n != 6 {
+		t.Fatalf("ARR creates %d, want 6 (the start, 4 answered 500, the resumed replacement)", n)
+	}
+	// Every session ARR has has a record.
+	listed, err := functions.ListSessions(e.ctx, e.arrc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range listed {
+		e.record(a.ID)
 	}
 	orig, fb := e.record("big-1"), e.record("big-1-fallback")
 	if orig.Status != arrops.SessionError || orig.ErrorCode != "CapacityShortage" || orig.FallbackID != "big-1-fallback" {
@@ -82,7 +103,7 @@ func TestFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.sweep()
-	if n := e.sim.Stats().CreateSession; n != 3 {
-		t.Fatalf("ARR creates %d after the replacement failed, want still 3", n)
+	if n := e.sim.Stats().CreateSession; n != 6 {
+		t.Fatalf("ARR creates %d after the replacement failed, want still 6", n)
 	}
 }

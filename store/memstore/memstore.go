@@ -475,6 +475,24 @@ func (s *Store) GetDueMark(_ context.Context, name string) (*arrops.FollowUpChai
 	return &c, nil
 }
 
+// DeleteDueMark removes the claim record called name if it is as read
+// (c.ETag); otherwise it returns arrops.ErrConcurrentUpdate. One already
+// gone is no error.
+func (s *Store) DeleteDueMark(_ context.Context, name string, c *arrops.FollowUpChain) error {
+	s.writes.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.marks[name]
+	if !ok || c.ETag == "" {
+		return nil
+	}
+	if m.ETag != c.ETag {
+		return fmt.Errorf("delete due record %s: %w", name, arrops.ErrConcurrentUpdate)
+	}
+	delete(s.marks, name)
+	return nil
+}
+
 // SaveDueMark writes the claim record called name if it is as read (c.ETag;
 // empty inserts); otherwise it returns arrops.ErrConcurrentUpdate.
 func (s *Store) SaveDueMark(_ context.Context, name string, c *arrops.FollowUpChain) error {

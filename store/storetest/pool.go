@@ -39,6 +39,22 @@ func testDueMarks(t *testing.T, st Store) {
 	if err != nil || !got.DueAt.Equal(t0.Add(time.Hour)) || got.ETag != a.ETag {
 		t.Fatalf("read back %+v %v", got, err)
 	}
+	// Delete: only as read; gone is gone (a second delete is no error), and
+	// the name can be inserted again.
+	if err := st.DeleteDueMark(ctx, "pool-edge", &stale); !errors.Is(err, arrops.ErrConcurrentUpdate) {
+		t.Fatalf("stale delete: %v, want ErrConcurrentUpdate", err)
+	}
+	for range 2 {
+		if err := st.DeleteDueMark(ctx, "pool-edge", got); err != nil {
+			t.Fatalf("delete: %v", err)
+		}
+	}
+	if gone, err := st.GetDueMark(ctx, "pool-edge"); err != nil || gone.ETag != "" {
+		t.Fatalf("after delete: %+v %v, want none", gone, err)
+	}
+	if err := st.SaveDueMark(ctx, "pool-edge", &arrops.FollowUpChain{DueAt: t0}); err != nil {
+		t.Fatalf("insert after delete: %v", err)
+	}
 }
 
 // testReserved: a reservation not yet started is not active (ARR has no

@@ -49,6 +49,7 @@ type Store interface {
 	SaveFollowUpChain(ctx context.Context, c *arrops.FollowUpChain) error
 	GetDueMark(ctx context.Context, name string) (*arrops.FollowUpChain, error)
 	SaveDueMark(ctx context.Context, name string, c *arrops.FollowUpChain) error
+	DeleteDueMark(ctx context.Context, name string, c *arrops.FollowUpChain) error
 	ReservedSessions(ctx context.Context, now time.Time) ([]*arrops.Session, error)
 }
 
