@@ -218,9 +218,12 @@ func TestSmallValuesInMinutes(t *testing.T) {
 			t.Errorf("page lacks %s", want)
 		}
 	}
-	// "0.00 h" only for what is really zero (savings and waste here).
-	if n := strings.Count(page, "0.00 h"); n != 2 {
-		t.Errorf(`page prints "0.00 h" %d times, want 2 (saved, wasted)`, n)
+	// "0.00 h" only for what is really zero (savings, waste and pool idle time here).
+	if strings.Contains(page, " h h") || strings.Contains(page, " min h") {
+		t.Errorf("a unit printed twice")
+	}
+	if n := strings.Count(page, "0.00 h"); n != 3 {
+		t.Errorf(`page prints "0.00 h" %d times, want 3 (saved, wasted, pool idle)`, n)
 	}
 	ticks := regexp.MustCompile(`class="tick ytick"[^>]*>([^<]*)<`).FindAllStringSubmatch(page, -1)
 	var labels []string
