@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +36,14 @@ type system struct {
 	bus    *notify.Local
 	queues *azqueue.ServiceClient
 	blobs  *azblob.Client
+	// fastPoll sets the bus's poll interval once, before any receiving
+	// goroutine reads it.
+	fastPoll sync.Once
+}
+
+// pollFast makes the test's receives poll every 20 ms (arrival stamps).
+func (s *system) pollFast() {
+	s.fastPoll.Do(func() { s.bus.PollInterval = 20 * time.Millisecond })
 }
 
 // startSystem starts the stack (built once per test binary) and stops it at

@@ -19,7 +19,7 @@ func (s *system) replyArrivals(queue string, want int, limit time.Duration) map[
 	r   arrops.CommandReply
 	got time.Time
 } {
-	s.bus.PollInterval = 20 * time.Millisecond
+	s.pollFast()
 	out := map[string]struct {
 		r   arrops.CommandReply
 		got time.Time

@@ -114,7 +114,7 @@ type arrival struct {
 // on, each stamped on arrival. It runs while the test sends its requests.
 func (s *system) arrivals(queue string, want int, limit time.Duration, types ...arrops.EventType) <-chan arrival {
 	s.replyQueue(queue) // the requester's queue exists before it asks
-	s.bus.PollInterval = 20 * time.Millisecond
+	s.pollFast()
 	out := make(chan arrival, 4*want)
 	go func() {
 		defer close(out)
