@@ -460,37 +460,26 @@ type PoolClaim struct {
 // the session it claimed before (fresh false). It returns nil when no pool
 // session is free. The caller then sets the lease (ClaimLease).
 func (p *Pool) Claim(ctx context.Context, recs PoolRecords, c PoolClaim, now time.Time) (s *arrops.Session, fresh bool, err error) {
-	active, err := recs.ActiveSessions(ctx, now)
-	if err != nil {
-		return nil, false, fmt.Errorf("read active sessions: %w", err)
-	}
-	var free []*arrops.Session
-	for _, s := range active {
-		if s.Origin == arrops.OriginPool && s.ClaimedBy == c.Key {
-			// This command's earlier delivery claimed it; a lock it left
-			// (it stopped between its claim and the lock's removal) goes.
-			if m, err := recs.GetDueMark(ctx, claimLockName(c.Key)); err == nil {
-				unlockClaim(ctx, recs, c.Key, m)
-			}
-			return s, false, nil
-		}
-		if claimable(s, c.Size) {
-			free = append(free, s)
-		}
-	}
-	if len(free) == 0 {
-		return nil, false, nil
+	mine, free, err := poolView(ctx, recs, c, now)
+	if mine != nil || err != nil || len(free) == 0 {
+		return mine, false, err
 	}
 	// One delivery of a command claims at a time: two copies of it racing
 	// would otherwise each take a session. The lock is a named claim record,
 	// taken by a conditional insert (or over a stale one: its holder
-	// crashed before it claimed; one that claimed is found above). It is
-	// removed when this claim is done, so no row per start stays behind.
+	// crashed before it claimed; one that claimed is found by poolView). It
+	// is removed when this claim is done, so no row per start stays behind.
 	lock, err := lockClaim(ctx, recs, c.Key, now)
 	if err != nil {
 		return nil, false, err
 	}
 	defer unlockClaim(ctx, recs, c.Key, lock)
+	// Look again under the lock: another delivery of this command may have
+	// claimed and released the lock since the first look, and a session it
+	// claimed must be this delivery's answer too, not a second session.
+	if mine, free, err = poolView(ctx, recs, c, now); mine != nil || err != nil || len(free) == 0 {
+		return mine, false, err
+	}
 	// Commands arriving together start at different sessions (by their key),
 	// so they rarely collide on one record.
 	slices.SortFunc(free, func(a, b *arrops.Session) int { return cmp.Compare(a.ID, b.ID) })
@@ -523,6 +512,29 @@ func (p *Pool) Claim(ctx context.Context, recs PoolRecords, c PoolClaim, now tim
 		}
 	}
 	return nil, false, nil
+}
+
+// poolView reads the active sessions once: the pool session c's command has
+// claimed already (an earlier delivery's), or the free ones of its size.
+func poolView(ctx context.Context, recs PoolRecords, c PoolClaim, now time.Time) (mine *arrops.Session, free []*arrops.Session, err error) {
+	active, err := recs.ActiveSessions(ctx, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read active sessions: %w", err)
+	}
+	for _, s := range active {
+		if s.Origin == arrops.OriginPool && s.ClaimedBy == c.Key {
+			// This command's earlier delivery claimed it; a lock it left
+			// (it stopped between its claim and the lock's removal) goes.
+			if m, err := recs.GetDueMark(ctx, claimLockName(c.Key)); err == nil && m.ETag != "" {
+				unlockClaim(ctx, recs, c.Key, m)
+			}
+			return s, nil, nil
+		}
+		if claimable(s, c.Size) {
+			free = append(free, s)
+		}
+	}
+	return nil, free, nil
 }
 
 // ErrClaimInProgress: another delivery of the same command is claiming a
@@ -563,7 +575,9 @@ func unlockClaim(ctx context.Context, recs PoolRecords, key string, m *arrops.Fo
 	if m == nil || m.ETag == "" {
 		return
 	}
-	if err := recs.DeleteDueMark(ctx, claimLockName(key), m); err != nil && !errors.Is(err, ErrConcurrentUpdate) {
+	// Gone or replaced already (a later look under the same lock found the
+	// claim and removed it, or a redelivery took it over): nothing to do.
+	if err := recs.DeleteDueMark(ctx, claimLockName(key), m); err != nil && !errors.Is(err, ErrConcurrentUpdate) && arrops.ErrorCode(err) != arrops.ENOTFOUND {
 		Logger(ctx).Warn("claim lock not removed", "key", key, "err", err)
 	}
 }
