@@ -36,7 +36,7 @@ const listDays = 30
 
 func runSessions(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("sessions")
-	status := fs.String("status", "", "only sessions with this status (Requested, Starting, Ready, Stopped, Expired, Error)")
+	status := fs.String("status", "", "only sessions with this status (Reserved, Requested, Starting, Ready, Stopped, Expired, Error)")
 	requester := fs.String("requester", "", "only sessions with this requestedBy")
 	from := fs.String("from", "", "first creation day, YYYY-MM-DD UTC (default: 29 days before --to)")
 	to := fs.String("to", "", "last creation day, YYYY-MM-DD UTC (default: today)")
@@ -50,7 +50,7 @@ func runSessions(ctx context.Context, e *env, args []string) error {
 	}
 	if *status != "" {
 		if _, ok := sessionStatus(*status); !ok {
-			return usagef("--status %q is not Requested, Starting, Ready, Stopped, Expired or Error", *status)
+			return usagef("--status %q is not Reserved, Requested, Starting, Ready, Stopped, Expired or Error", *status)
 		}
 	}
 	start, end, err := dateRange(*from, *to, e.now(), listDays)
@@ -107,7 +107,7 @@ func runConversions(ctx context.Context, e *env, args []string) error {
 }
 
 func sessionStatus(s string) (arrops.SessionStatus, bool) {
-	for _, st := range []arrops.SessionStatus{arrops.SessionRequested, arrops.SessionStarting, arrops.SessionReady, arrops.SessionStopped, arrops.SessionExpired, arrops.SessionError} {
+	for _, st := range []arrops.SessionStatus{arrops.SessionReserved, arrops.SessionRequested, arrops.SessionStarting, arrops.SessionReady, arrops.SessionStopped, arrops.SessionExpired, arrops.SessionError} {
 		if strings.EqualFold(string(st), s) {
 			return st, true
 		}
