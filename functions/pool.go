@@ -522,7 +522,7 @@ func poolView(ctx context.Context, recs PoolRecords, c PoolClaim, now time.Time)
 		return nil, nil, fmt.Errorf("read active sessions: %w", err)
 	}
 	for _, s := range active {
-		if s.Origin == arrops.OriginPool && s.ClaimedBy == c.Key {
+		if claimedUnder(s, c.Key) {
 			// This command's earlier delivery claimed it; a lock it left
 			// (it stopped between its claim and the lock's removal) goes.
 			if m, err := recs.GetDueMark(ctx, claimLockName(c.Key)); err == nil && m.ETag != "" {
@@ -591,11 +591,16 @@ func ClaimedSession(ctx context.Context, recs PoolRecords, key string, now time.
 		return nil, fmt.Errorf("read active sessions: %w", err)
 	}
 	for _, s := range active {
-		if s.Origin == arrops.OriginPool && s.ClaimedBy == key {
+		if claimedUnder(s, key) {
 			return s, nil
 		}
 	}
 	return nil, nil
+}
+
+// claimedUnder reports whether s is a pool session claimed under key.
+func claimedUnder(s *arrops.Session, key string) bool {
+	return s.Origin == arrops.OriginPool && s.ClaimedBy == key
 }
 
 func claimable(s *arrops.Session, sz arrops.SessionSize) bool {
